@@ -1,0 +1,171 @@
+/*
+ * forkless.h — the C companion of Forkless: start, watch and stop child processes.
+ *
+ * Platform-neutral on purpose: the Linux backend (clone3 + pidfd) is the first one; the kqueue
+ * (macOS/BSD) and Windows (job objects) backends fit behind the same declarations. What differs
+ * per platform is hidden in the opaque fl_process and in fl_fd (a descriptor on POSIX, a HANDLE
+ * value on Windows).
+ *
+ * Error convention, everywhere: a function returns >= 0 on success or -errno on failure
+ * (-GetLastError() mapped to errno values on Windows). A failed spawn additionally reports the
+ * step that failed in fl_spawn_error, so callers can say *where* it went wrong.
+ *
+ * Thread-safety: every function may be called from any thread. One fl_process may be waited on and
+ * signalled from several threads at once; fl_process_close must be the last call on it.
+ */
+#ifndef FORKLESS_H
+#define FORKLESS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+typedef intptr_t fl_fd; /* a HANDLE value */
+#else
+typedef int fl_fd;      /* a file descriptor */
+#endif
+
+/* The steps of a spawn, in the order they run. Numbers are stable (the JNI layer and Java mirror
+ * them); append new steps before FL_STEP_COUNT_. */
+typedef enum fl_step {
+    FL_STEP_NONE = 0,    /* no failure */
+    FL_STEP_VALIDATE,    /* options rejected before anything was created (EINVAL, EBADF) */
+    FL_STEP_RESOLVE,     /* PATH search for a program name without '/' */
+    FL_STEP_PREPARE,     /* parent-side allocation: stack, argument arrays */
+    FL_STEP_FORK,        /* clone3 / clone / fork itself (EAGAIN, ENOMEM, ...) */
+    FL_STEP_SETSID,
+    FL_STEP_SETPGID,
+    FL_STEP_SETGROUPS,
+    FL_STEP_SETGID,
+    FL_STEP_SETUID,
+    FL_STEP_CHDIR,
+    FL_STEP_SIGNALS,     /* resetting handlers or the mask in the child */
+    FL_STEP_DUP2,        /* moving descriptors onto the child's numbers */
+    FL_STEP_CLOSE_FDS,   /* closing / CLOEXEC-marking every other descriptor */
+    FL_STEP_EXEC,        /* execve (and the /bin/sh retry on ENOEXEC) */
+    FL_STEP_PIDFD,       /* pidfd_open after a spawn that could not return one */
+    FL_STEP_COUNT_
+} fl_step;
+
+/* "chdir", "execve", ...: a short lower-case name for messages; "unknown" if out of range. */
+const char *fl_step_name(int step);
+/* "ENOENT", "EMFILE", ...: the symbolic name of a positive errno value, or NULL if unknown. */
+const char *fl_errno_name(int err);
+
+/* One descriptor for the child: child_fd becomes a copy of the parent's parent_fd. The child gets
+ * exactly the descriptors listed and nothing else (0, 1 and 2 included: list them to inherit). */
+typedef struct fl_fd_map {
+    int child_fd;
+    fl_fd parent_fd;
+} fl_fd_map;
+
+/* fl_spawn_options.flags */
+enum {
+    FL_SPAWN_NEW_SESSION = 1u << 0,       /* setsid() in the child */
+    FL_SPAWN_NEW_PROCESS_GROUP = 1u << 1, /* setpgid(0, pgid) in the child; pgid 0 = its own */
+    FL_SPAWN_SET_GID = 1u << 2,           /* gid */
+    FL_SPAWN_SET_UID = 1u << 3,           /* uid */
+    FL_SPAWN_SET_GROUPS = 1u << 4,        /* groups[0..ngroups) (ngroups may be 0: drop all) */
+    FL_SPAWN_NO_PATH_SEARCH = 1u << 5     /* use program as given even if it has no '/' */
+};
+
+typedef struct fl_spawn_options {
+    /* A path, or a bare name searched in PATH like execvp: the PATH of envp when envp is given and
+     * sets PATH, else this process's PATH, else "/bin:/usr/bin". Relative paths (and relative PATH
+     * entries) are taken from the child's directory, cwd. A file that exists but is not executable
+     * is remembered (EACCES) while the search goes on; a file the kernel refuses as ENOEXEC is run
+     * with /bin/sh. */
+    const char *program;
+    const char *const *argv; /* NULL-terminated, argv[0] included; NULL means { program, NULL } */
+    const char *const *envp; /* NULL-terminated "NAME=value"; NULL inherits this process's environ */
+    const char *cwd;         /* NULL: inherit the working directory */
+    const fl_fd_map *fds;    /* child_fd values must be distinct and >= 0 */
+    size_t nfds;
+    unsigned flags;          /* FL_SPAWN_* */
+    int pgid;                /* with FL_SPAWN_NEW_PROCESS_GROUP */
+    uint32_t uid, gid;       /* with FL_SPAWN_SET_UID / FL_SPAWN_SET_GID */
+    const uint32_t *groups;  /* with FL_SPAWN_SET_GROUPS */
+    size_t ngroups;
+} fl_spawn_options;
+
+typedef struct fl_spawn_error {
+    int step; /* fl_step */
+    int err;  /* positive errno */
+} fl_spawn_error;
+
+typedef struct fl_process fl_process; /* opaque */
+
+/* Starts a child. On success returns 0 and stores a new handle in *out; the caller must
+ * fl_process_close it. On failure returns -errno, fills *error (may be NULL) and leaves nothing
+ * behind: no zombie, no descriptor, no memory. */
+int fl_spawn(const fl_spawn_options *opts, fl_process **out, fl_spawn_error *error);
+
+int64_t fl_process_pid(const fl_process *p);
+/* The descriptor that becomes readable when the child exits (a pidfd on Linux), or -1 when the
+ * backend has none (Linux PID-only fallback). Owned by the handle: do not close it. */
+fl_fd fl_process_fd(const fl_process *p);
+
+enum { FL_EXITED = 1, FL_SIGNALED = 2 };
+
+typedef struct fl_exit_status {
+    int kind;              /* FL_EXITED or FL_SIGNALED */
+    int code;              /* exit code (0..255) or signal number */
+    int core_dumped;       /* with FL_SIGNALED: a core file was written */
+    int64_t user_usec;     /* CPU time of the child in user mode, microseconds */
+    int64_t system_usec;   /* CPU time of the child in the kernel, microseconds */
+    int64_t max_rss_kib;   /* peak resident set size, KiB */
+} fl_exit_status;
+
+/* Sends signal sig. 0 if sent; -ESRCH if the child has already exited (whether or not it was
+ * reaped): a recycled PID is never signalled. sig 0 only checks. */
+int fl_process_signal(fl_process *p, int sig);
+
+/* Waits up to timeout_ms (< 0: forever, 0: just check). Returns 1 and fills *status once the child
+ * has exited (every later call returns the same status), 0 on timeout, -EINTR if a signal handler
+ * interrupted the wait, other -errno on failure. */
+int fl_process_wait(fl_process *p, int timeout_ms, fl_exit_status *status);
+
+/* Releases the handle. A child that has not been reaped is not killed: it is put on an orphan list
+ * and reaped later (by fl_reap_orphans, which fl_spawn and fl_process_close also run), so it never
+ * stays a zombie for long. */
+void fl_process_close(fl_process *p);
+
+/* Reaps every orphaned child that has exited; returns how many remain. */
+int fl_reap_orphans(void);
+
+/* Which spawn mechanism this process uses now (Linux: learned by calling them; it can only move
+ * down the ladder, e.g. when a seccomp filter denies clone3). */
+typedef enum fl_spawn_strategy {
+    FL_STRATEGY_CLONE3 = 1,       /* clone3(CLONE_VM|CLONE_VFORK|CLONE_PIDFD|CLONE_CLEAR_SIGHAND) */
+    FL_STRATEGY_CLONE_PIDFD = 2,  /* clone(CLONE_VM|CLONE_VFORK|CLONE_PIDFD) */
+    FL_STRATEGY_PIDFD_OPEN = 3,   /* clone(CLONE_VM|CLONE_VFORK) then pidfd_open */
+    FL_STRATEGY_PID_ONLY = 4      /* no pidfd at all: PID plus waitid(P_PID) */
+} fl_spawn_strategy;
+int fl_spawn_strategy_current(void);
+const char *fl_spawn_strategy_name(int strategy);
+
+/* Descriptors: all created close-on-exec. */
+enum {
+    FL_OPEN_READ = 1u << 0,
+    FL_OPEN_WRITE = 1u << 1,
+    FL_OPEN_APPEND = 1u << 2,
+    FL_OPEN_CREATE = 1u << 3,
+    FL_OPEN_EXCLUSIVE = 1u << 4, /* with CREATE: fail if it exists */
+    FL_OPEN_TRUNCATE = 1u << 5
+};
+/* Opens path; returns 0 and stores the descriptor in *out, or -errno. mode applies when a file is
+ * created. */
+int fl_fd_open(const char *path, unsigned flags, int mode, fl_fd *out);
+/* pipe2(O_CLOEXEC): fds[0] reads, fds[1] writes. */
+int fl_fd_pipe(fl_fd fds[2]);
+int fl_fd_close(fl_fd fd);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FORKLESS_H */

@@ -1,0 +1,578 @@
+/*
+ * Spawning on Linux: clone3 with vfork semantics and a pidfd, and the ladder below it.
+ *
+ * Strategy. The child is created with CLONE_VM | CLONE_VFORK: it borrows the parent's memory
+ * instead of copying page tables, so the cost does not grow with the JVM's heap (fork pays about
+ * 29 ms per GiB touched), and the calling thread sleeps until the child has called execve or
+ * exited. CLONE_PIDFD returns a descriptor for the child in the same system call, so there is no
+ * window in which only a reusable PID names it. CLONE_CLEAR_SIGHAND resets every signal handler
+ * to SIG_DFL in the kernel: HotSpot's SIGSEGV/SIGBUS handlers must never run in a child that
+ * shares the JVM's memory.
+ *
+ * The ladder, tried from the top and learned at run time (never from the kernel version):
+ *   1. clone3(CLONE_VM|CLONE_VFORK|CLONE_PIDFD|CLONE_CLEAR_SIGHAND)    Linux 5.5+
+ *   2. clone(CLONE_VM|CLONE_VFORK|CLONE_PIDFD), handlers reset by hand  5.2+; also where a
+ *      container's seccomp profile answers clone3 with ENOSYS or EPERM (older Docker profiles)
+ *   3. clone(CLONE_VM|CLONE_VFORK), then pidfd_open(pid)                5.3 without CLONE_PIDFD
+ *   4. PID only: no pidfd anywhere; process_linux.c keeps the PID safe  before 5.3
+ * A rung that answers "not here" (ENOSYS, EPERM, EINVAL) moves the cached strategy down and the
+ * next rung runs at once; the strategy never moves up again. Probing by calling means a process
+ * that is denied a system call later (a seccomp filter installed after the first spawn) still
+ * finds its way down.
+ *
+ * Alternatives considered. posix_spawn (glibc also uses CLONE_VM|CLONE_VFORK) gives no pidfd and
+ * cannot report which step failed; fork copies page tables; a plain vfork() cannot take a pidfd
+ * and runs the child on the parent's stack frame. clone3 with our own stack needs a few lines of
+ * assembly per architecture (clone3_<arch>.S); other architectures start at rung 2.
+ *
+ * The child. It shares the parent thread's memory, TLS and errno, so it may make raw system calls
+ * only (sys_linux.h): no malloc, no locks, no stdio, no libc set*id wrappers (glibc's broadcast to
+ * every thread of the parent). Everything it needs (argv, envp, the resolved path, the descriptor
+ * plan) is prepared in the parent. All signals are blocked in the parent across the clone, so no
+ * handler can run in the child before the handlers are reset; the mask is emptied just before
+ * execve. Order in the child: setsid, setpgid, setgroups, setgid, setuid, chdir, signals,
+ * descriptors, execve. A failure is written as {step, errno} into the report block and the child
+ * exits with 127; the parent reads it when clone returns, reaps the child and returns the error.
+ *
+ * Credentials. When the child changes uid/gid/groups, CLONE_VM is dropped (the child gets a copy
+ * of the address space, CLONE_VFORK still holds the parent): a less privileged child must not
+ * share a privileged JVM's memory, where the new user's processes could ptrace it. The report
+ * block is MAP_SHARED memory, so it reaches the parent in both modes.
+ *
+ * Descriptors. The child gets exactly the descriptors in the map. Sources that collide with a
+ * target number are first moved above every number in use (F_DUPFD_CLOEXEC), then each target is
+ * dup2'ed into place (a source already at its target only loses FD_CLOEXEC, as dup2(i, i) does
+ * nothing). Every other descriptor is then marked close-on-exec with close_range(CLOSE_RANGE_CLOEXEC)
+ * (5.11), or closed with close_range (5.9), or found in /proc/self/fd, or, last, closed one by one
+ * up to RLIMIT_NOFILE (slow: HotSpot raises the soft limit to the hard one).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "sys_linux.h"
+
+extern char **environ;
+
+#if defined(__x86_64__) || defined(__aarch64__)
+#define FL_HAVE_CLONE3_ENTRY 1
+long fl_clone3(struct clone_args *args, size_t size, int (*fn)(void *), void *arg) FL_HIDDEN;
+#define FL_TOP_STRATEGY FL_STRATEGY_CLONE3
+#else
+#define FL_TOP_STRATEGY FL_STRATEGY_CLONE_PIDFD
+#endif
+
+/* Code that runs in the child: no sanitizer instrumentation (its runtime is not safe to enter
+ * there, and ASan would poison shadow memory for a stack that is unmapped afterwards). */
+#if defined(__clang__) || defined(__GNUC__)
+#define FL_CHILD __attribute__((noinline, no_sanitize("address", "undefined")))
+#else
+#define FL_CHILD
+#endif
+
+#define FL_STACK_SIZE (64 * 1024)
+
+static _Atomic int spawn_strategy = FL_TOP_STRATEGY;
+
+/* How the child closes descriptors; it lowers this itself when a kernel says no. */
+enum { CLOSE_RANGE_FLAG_OK = 0, CLOSE_RANGE_PLAIN_OK = 1, CLOSE_RANGE_NONE = 2 };
+static _Atomic int close_range_mode = CLOSE_RANGE_FLAG_OK;
+
+struct child_report {
+    volatile int step;
+    volatile int err;
+};
+
+struct child_plan {
+    const char *path;        /* what execve runs */
+    char *const *argv;
+    char *const *envp;
+    char **sh_argv;          /* { "/bin/sh", path, argv[1..], NULL } for ENOEXEC */
+    const char *cwd;
+    const fl_fd_map *fds;
+    size_t nfds;
+    const int *keep;         /* sorted, distinct child fd numbers */
+    size_t nkeep;
+    int high_fd;             /* above every number in the map: where colliding sources move */
+    int *moved;              /* per map entry: the source to dup2 from (child-side scratch) */
+    unsigned flags;
+    int pgid;
+    uint32_t uid, gid;
+    const uint32_t *groups;
+    size_t ngroups;
+    int reset_handlers;      /* 1 when the kernel did not clear them (no CLONE_CLEAR_SIGHAND) */
+    struct child_report *report;
+};
+
+/* ---- the child ------------------------------------------------------------------------------ */
+
+FL_CHILD static int child_fail(struct child_plan *plan, int step, long err) {
+    plan->report->err = (int)-err;
+    plan->report->step = step;
+    return 127;
+}
+
+FL_CHILD static int child_is_kept(const struct child_plan *plan, long fd) {
+    for (size_t i = 0; i < plan->nkeep; i++) {
+        if (plan->keep[i] == fd) return 1;
+    }
+    return 0;
+}
+
+/* Marks [lo, hi] close-on-exec, or closes it, with whatever close_range the kernel has.
+ * 0 done, 1 = no close_range here, -errno = failed. */
+FL_CHILD static long child_close_range(unsigned lo, unsigned hi) {
+    int mode = atomic_load_explicit(&close_range_mode, memory_order_relaxed);
+    if (mode == CLOSE_RANGE_FLAG_OK) {
+        long rc = FL_SYS3(SYS_close_range, lo, hi, CLOSE_RANGE_CLOEXEC);
+        if (rc == 0) return 0;
+        if (rc != -EINVAL && rc != -ENOSYS && rc != -EPERM) return rc;
+        /* 5.9/5.10 know close_range but not the flag (EINVAL). */
+        mode = rc == -EINVAL ? CLOSE_RANGE_PLAIN_OK : CLOSE_RANGE_NONE;
+        atomic_store_explicit(&close_range_mode, mode, memory_order_relaxed);
+    }
+    if (mode == CLOSE_RANGE_PLAIN_OK) {
+        long rc = FL_SYS3(SYS_close_range, lo, hi, 0);
+        if (rc == 0) return 0;
+        if (rc != -ENOSYS && rc != -EPERM) return rc;
+        atomic_store_explicit(&close_range_mode, CLOSE_RANGE_NONE, memory_order_relaxed);
+    }
+    return 1;
+}
+
+struct fl_dirent64 {
+    uint64_t ino;
+    int64_t off;
+    unsigned short reclen;
+    unsigned char type;
+    char name[];
+};
+
+/* Without close_range: every descriptor listed in /proc/self/fd that is not kept gets
+ * FD_CLOEXEC (not closed, so the directory listing is not disturbed). 1 = no /proc. */
+FL_CHILD static long child_cloexec_from_proc(const struct child_plan *plan) {
+    long dir = FL_SYS4(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+    if (dir < 0) return 1;
+    char buf[1024] __attribute__((aligned(8)));
+    for (;;) {
+        long n = FL_SYS3(SYS_getdents64, dir, buf, sizeof buf);
+        if (n < 0) {
+            FL_SYS1(SYS_close, dir);
+            return n;
+        }
+        if (n == 0) break;
+        for (long off = 0; off < n;) {
+            struct fl_dirent64 *d = (struct fl_dirent64 *)(buf + off);
+            off += d->reclen;
+            long fd = 0;
+            const char *c = d->name;
+            if (*c < '0' || *c > '9') continue;
+            for (; *c >= '0' && *c <= '9'; c++) fd = fd * 10 + (*c - '0');
+            if (fd == dir || child_is_kept(plan, fd)) continue;
+            FL_SYS3(SYS_fcntl, fd, F_SETFD, FD_CLOEXEC);
+        }
+    }
+    FL_SYS1(SYS_close, dir);
+    return 0;
+}
+
+FL_CHILD static long child_close_others(const struct child_plan *plan) {
+    unsigned lo = 0;
+    for (size_t i = 0; i <= plan->nkeep; i++) {
+        unsigned hi = i < plan->nkeep ? (unsigned)plan->keep[i] : ~0U;
+        if (i < plan->nkeep && hi == lo) {
+            lo = hi + 1;
+            continue;
+        }
+        long rc = child_close_range(lo, i < plan->nkeep ? hi - 1 : hi);
+        if (rc < 0) return rc;
+        if (rc == 1) goto no_close_range;
+        if (i < plan->nkeep) lo = hi + 1;
+    }
+    return 0;
+
+no_close_range:;
+    long rc = child_cloexec_from_proc(plan);
+    if (rc <= 0) return rc;
+    struct rlimit lim;
+    if (FL_SYS4(SYS_prlimit64, 0, RLIMIT_NOFILE, NULL, &lim) < 0 || lim.rlim_cur > (1u << 20)) {
+        lim.rlim_cur = 1u << 20;
+    }
+    for (long fd = 0; fd < (long)lim.rlim_cur; fd++) {
+        if (!child_is_kept(plan, fd)) FL_SYS1(SYS_close, fd);
+    }
+    return 0;
+}
+
+FL_CHILD static int child_setup_fds(struct child_plan *plan) {
+    /* 1. Sources that are some other entry's target move above every number in the map. */
+    for (size_t i = 0; i < plan->nfds; i++) {
+        int src = plan->fds[i].parent_fd;
+        plan->moved[i] = src;
+        if (src == plan->fds[i].child_fd || !child_is_kept(plan, src)) continue;
+        long rc = FL_SYS3(SYS_fcntl, src, F_DUPFD_CLOEXEC, plan->high_fd);
+        if (rc < 0) return child_fail(plan, FL_STEP_DUP2, rc);
+        plan->moved[i] = (int)rc;
+    }
+    /* 2. Into place. dup2 clears FD_CLOEXEC on the copy; a source already at its target only
+     * needs the flag cleared, because dup2(i, i) changes nothing. */
+    for (size_t i = 0; i < plan->nfds; i++) {
+        int target = plan->fds[i].child_fd;
+        long rc = plan->moved[i] == target
+                      ? FL_SYS3(SYS_fcntl, target, F_SETFD, 0)
+                      : FL_SYS3(SYS_dup3, plan->moved[i], target, 0);
+        if (rc < 0) return child_fail(plan, FL_STEP_DUP2, rc);
+    }
+    /* 3. Everything else, the moved copies included, goes at execve. */
+    long rc = child_close_others(plan);
+    if (rc < 0) return child_fail(plan, FL_STEP_CLOSE_FDS, rc);
+    return 0;
+}
+
+FL_CHILD static int child_main(void *arg) {
+    struct child_plan *plan = arg;
+    long rc;
+
+    if (plan->flags & FL_SPAWN_NEW_SESSION) {
+        rc = FL_SYS0(SYS_setsid);
+        if (rc < 0) return child_fail(plan, FL_STEP_SETSID, rc);
+    }
+    if (plan->flags & FL_SPAWN_NEW_PROCESS_GROUP) {
+        rc = FL_SYS2(SYS_setpgid, 0, plan->pgid);
+        if (rc < 0) return child_fail(plan, FL_STEP_SETPGID, rc);
+    }
+    /* Raw calls change this task only; glibc's wrappers would signal every thread of the JVM. */
+    if (plan->flags & FL_SPAWN_SET_GROUPS) {
+        rc = FL_SYS2(SYS_setgroups, plan->ngroups, plan->groups);
+        if (rc < 0) return child_fail(plan, FL_STEP_SETGROUPS, rc);
+    }
+    if (plan->flags & FL_SPAWN_SET_GID) {
+        rc = FL_SYS3(SYS_setresgid, plan->gid, plan->gid, plan->gid);
+        if (rc < 0) return child_fail(plan, FL_STEP_SETGID, rc);
+    }
+    if (plan->flags & FL_SPAWN_SET_UID) {
+        rc = FL_SYS3(SYS_setresuid, plan->uid, plan->uid, plan->uid);
+        if (rc < 0) return child_fail(plan, FL_STEP_SETUID, rc);
+    }
+    if (plan->cwd != NULL) {
+        rc = FL_SYS1(SYS_chdir, plan->cwd);
+        if (rc < 0) return child_fail(plan, FL_STEP_CHDIR, rc);
+    }
+
+    /* Every signal is still blocked (the parent blocked them before cloning), so nothing can be
+     * delivered to a JVM handler here. Without CLONE_CLEAR_SIGHAND each caught signal is reset;
+     * ignored ones stay ignored across execve, as POSIX specifies, except SIGPIPE. */
+    struct fl_ksigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.handler = SIG_DFL;
+    if (plan->reset_handlers) {
+        for (int sig = 1; sig < 65; sig++) {
+            if (sig == SIGKILL || sig == SIGSTOP) continue;
+            struct fl_ksigaction old;
+            if (FL_SYS4(SYS_rt_sigaction, sig, NULL, &old, FL_KSIGSET_SIZE) < 0) continue;
+            if (old.handler == SIG_DFL || old.handler == SIG_IGN) continue;
+            rc = FL_SYS4(SYS_rt_sigaction, sig, &dfl, NULL, FL_KSIGSET_SIZE);
+            if (rc < 0) return child_fail(plan, FL_STEP_SIGNALS, rc);
+        }
+    }
+    /* The JVM ignores SIGPIPE; a child should die of it like any process started from a shell. */
+    rc = FL_SYS4(SYS_rt_sigaction, SIGPIPE, &dfl, NULL, FL_KSIGSET_SIZE);
+    if (rc < 0) return child_fail(plan, FL_STEP_SIGNALS, rc);
+
+    if (child_setup_fds(plan) != 0) return 127;
+
+    uint64_t empty = 0;
+    rc = FL_SYS4(SYS_rt_sigprocmask, SIG_SETMASK, &empty, NULL, FL_KSIGSET_SIZE);
+    if (rc < 0) return child_fail(plan, FL_STEP_SIGNALS, rc);
+
+    rc = FL_SYS3(SYS_execve, plan->path, plan->argv, plan->envp);
+    if (rc == -ENOEXEC) {
+        /* Not a binary the kernel knows and no "#!": a shell script, as execvp treats it. */
+        rc = FL_SYS3(SYS_execve, "/bin/sh", plan->sh_argv, plan->envp);
+    }
+    /* execve failed: the signal mask no longer matters, the child exits at once. */
+    return child_fail(plan, FL_STEP_EXEC, rc);
+}
+
+/* ---- the parent ----------------------------------------------------------------------------- */
+
+int fl_spawn_strategy_current(void) { return atomic_load(&spawn_strategy); }
+
+const char *fl_spawn_strategy_name(int strategy) {
+    switch (strategy) {
+        case FL_STRATEGY_CLONE3: return "clone3";
+        case FL_STRATEGY_CLONE_PIDFD: return "clone-pidfd";
+        case FL_STRATEGY_PIDFD_OPEN: return "pidfd_open";
+        case FL_STRATEGY_PID_ONLY: return "pid-only";
+        default: return "unknown";
+    }
+}
+
+static void lower_strategy(int from) {
+    int expected = from;
+    atomic_compare_exchange_strong(&spawn_strategy, &expected, from + 1);
+}
+
+static int is_not_here(long err) { return err == -ENOSYS || err == -EPERM || err == -EINVAL; }
+
+static int cmp_int(const void *a, const void *b) {
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x > y) - (x < y);
+}
+
+static int validate(const fl_spawn_options *o) {
+    if (o == NULL || o->program == NULL || o->program[0] == '\0') return -EINVAL;
+    if (o->nfds > 0 && o->fds == NULL) return -EINVAL;
+    if (o->ngroups > 0 && o->groups == NULL) return -EINVAL;
+    const unsigned known = FL_SPAWN_NEW_SESSION | FL_SPAWN_NEW_PROCESS_GROUP | FL_SPAWN_SET_GID |
+                           FL_SPAWN_SET_UID | FL_SPAWN_SET_GROUPS | FL_SPAWN_NO_PATH_SEARCH;
+    if (o->flags & ~known) return -EINVAL;
+    if ((o->flags & FL_SPAWN_NEW_PROCESS_GROUP) && o->pgid < 0) return -EINVAL;
+    for (size_t i = 0; i < o->nfds; i++) {
+        if (o->fds[i].child_fd < 0 || o->fds[i].child_fd >= INT32_MAX / 2) return -EINVAL;
+        if (o->fds[i].parent_fd < 0) return -EBADF;
+        for (size_t j = 0; j < i; j++) {
+            if (o->fds[j].child_fd == o->fds[i].child_fd) return -EINVAL;
+        }
+        if (fcntl(o->fds[i].parent_fd, F_GETFD) < 0) return -EBADF;
+    }
+    return 0;
+}
+
+/* One allocation for everything the child reads besides the options themselves. */
+struct prepared {
+    char *resolved;
+    const char **default_argv;
+    char **sh_argv;
+    int *keep;
+    int *moved;
+    void *stack;      /* mapping: guard page, stack, report block at the top */
+    size_t stack_len;
+};
+
+static void release_prepared(struct prepared *pr) {
+    free(pr->resolved);
+    free(pr->default_argv);
+    free(pr->sh_argv);
+    free(pr->keep);
+    free(pr->moved);
+    if (pr->stack != NULL) munmap(pr->stack, pr->stack_len);
+}
+
+static int prepare(const fl_spawn_options *o, struct child_plan *plan, struct prepared *pr) {
+    memset(plan, 0, sizeof *plan);
+    plan->path = pr->resolved != NULL ? pr->resolved : o->program;
+
+    const char *const *argv = o->argv;
+    if (argv == NULL) {
+        pr->default_argv = calloc(2, sizeof(char *));
+        if (pr->default_argv == NULL) return -ENOMEM;
+        pr->default_argv[0] = o->program;
+        argv = pr->default_argv;
+    }
+    size_t argc = 0;
+    while (argv[argc] != NULL) argc++;
+    pr->sh_argv = calloc(argc + 3, sizeof(char *));
+    if (pr->sh_argv == NULL) return -ENOMEM;
+    pr->sh_argv[0] = (char *)"/bin/sh";
+    pr->sh_argv[1] = (char *)plan->path;
+    for (size_t i = 1; i < argc; i++) pr->sh_argv[i + 1] = (char *)argv[i];
+
+    pr->keep = malloc((o->nfds + 1) * sizeof(int));
+    pr->moved = malloc((o->nfds + 1) * sizeof(int));
+    if (pr->keep == NULL || pr->moved == NULL) return -ENOMEM;
+    int high = 0;
+    for (size_t i = 0; i < o->nfds; i++) {
+        pr->keep[i] = o->fds[i].child_fd;
+        if (o->fds[i].child_fd > high) high = o->fds[i].child_fd;
+        if (o->fds[i].parent_fd > high) high = o->fds[i].parent_fd;
+    }
+    qsort(pr->keep, o->nfds, sizeof(int), cmp_int);
+
+    /* The guard page below the stack turns an overflow into a crash of the child instead of a
+     * silent write into the JVM's memory. MAP_SHARED so the report reaches the parent even when
+     * the child has a copy of the address space (credentials changes). */
+    long page = sysconf(_SC_PAGESIZE);
+    pr->stack_len = FL_STACK_SIZE + (size_t)page;
+    void *m = mmap(NULL, pr->stack_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) return -errno;
+    pr->stack = m;
+    if (mprotect(m, (size_t)page, PROT_NONE) != 0) return -errno;
+
+    plan->argv = (char *const *)argv;
+    plan->envp = (char *const *)(o->envp != NULL ? o->envp : (const char *const *)environ);
+    plan->sh_argv = pr->sh_argv;
+    plan->cwd = o->cwd;
+    plan->fds = o->fds;
+    plan->nfds = o->nfds;
+    plan->keep = pr->keep;
+    plan->nkeep = o->nfds;
+    plan->high_fd = high + 1;
+    plan->moved = pr->moved;
+    plan->flags = o->flags;
+    plan->pgid = o->pgid;
+    plan->uid = o->uid;
+    plan->gid = o->gid;
+    plan->groups = o->groups;
+    plan->ngroups = o->ngroups;
+    plan->report = (struct child_report *)((char *)m + pr->stack_len - sizeof(struct child_report));
+    plan->report->step = FL_STEP_NONE;
+    plan->report->err = 0;
+    return 0;
+}
+
+/* Where the child's stack starts: just below the report block, 16-byte aligned. */
+static void *stack_top(const struct prepared *pr) {
+    uintptr_t top = (uintptr_t)pr->stack + pr->stack_len - 64;
+    return (void *)(top & ~(uintptr_t)15);
+}
+
+/* Runs the ladder from the cached rung. Returns the PID (> 0) with *pidfd set (or -1), or -errno
+ * from the clone itself. */
+static long clone_child(struct child_plan *plan, const struct prepared *pr, int *pidfd) {
+    int share_vm = !(plan->flags & (FL_SPAWN_SET_UID | FL_SPAWN_SET_GID | FL_SPAWN_SET_GROUPS));
+    unsigned long base = CLONE_VFORK | (share_vm ? CLONE_VM : 0);
+    for (;;) {
+        int strategy = atomic_load(&spawn_strategy);
+        int fd = -1;
+        long pid;
+        plan->reset_handlers = strategy != FL_STRATEGY_CLONE3;
+        switch (strategy) {
+#ifdef FL_HAVE_CLONE3_ENTRY
+            case FL_STRATEGY_CLONE3: {
+                struct clone_args args;
+                memset(&args, 0, sizeof args);
+                args.flags = base | CLONE_PIDFD | CLONE_CLEAR_SIGHAND;
+                args.pidfd = (uint64_t)(uintptr_t)&fd;
+                args.exit_signal = SIGCHLD;
+                args.stack = (uint64_t)(uintptr_t)pr->stack + (uint64_t)sysconf(_SC_PAGESIZE);
+                args.stack_size = (uint64_t)((char *)stack_top(pr) - (char *)(uintptr_t)args.stack);
+                pid = fl_clone3(&args, sizeof args, child_main, plan);
+                break;
+            }
+#endif
+            case FL_STRATEGY_CLONE_PIDFD:
+                pid = clone(child_main, stack_top(pr), (int)(base | CLONE_PIDFD | SIGCHLD), plan, &fd);
+                if (pid < 0) pid = -errno;
+                /* Kernels before 5.2 ignore the unknown flag: success without a pidfd. */
+                if (pid > 0 && fd < 0) {
+                    lower_strategy(strategy);
+                    strategy = FL_STRATEGY_PIDFD_OPEN;
+                }
+                break;
+            case FL_STRATEGY_PIDFD_OPEN:
+            case FL_STRATEGY_PID_ONLY:
+                pid = clone(child_main, stack_top(pr), (int)(base | SIGCHLD), plan, NULL);
+                if (pid < 0) pid = -errno;
+                break;
+            default:
+                return -EINVAL;
+        }
+        if (pid < 0 && strategy < FL_STRATEGY_PIDFD_OPEN && is_not_here(pid)) {
+            lower_strategy(strategy);
+            continue;
+        }
+        if (pid < 0) return pid;
+        if (strategy == FL_STRATEGY_PIDFD_OPEN) {
+            /* Between clone and pidfd_open the child is named only by its PID; it cannot be
+             * recycled unless someone else reaps it (a waitpid(-1) elsewhere in the process). */
+            long rc = FL_SYS2(SYS_pidfd_open, pid, 0);
+            if (rc >= 0) {
+                fd = (int)rc;
+            } else if (rc == -ENOSYS || rc == -EPERM) {
+                lower_strategy(strategy);
+            } else {
+                /* EMFILE and friends: the child runs, but we can't hold it. Kill it (it's not
+                 * reaped, so the PID is still its own) and report. */
+                FL_SYS2(SYS_kill, pid, SIGKILL);
+                fl_process_reap_failed_child(pid, -1);
+                plan->report->step = FL_STEP_PIDFD;
+                plan->report->err = (int)-rc;
+                return 0;
+            }
+        }
+        *pidfd = fd;
+        return pid;
+    }
+}
+
+int fl_spawn(const fl_spawn_options *opts, fl_process **out, fl_spawn_error *error) {
+    fl_spawn_error scratch;
+    if (error == NULL) error = &scratch;
+    error->step = FL_STEP_NONE;
+    error->err = 0;
+    if (out == NULL) {
+        error->step = FL_STEP_VALIDATE;
+        error->err = EINVAL;
+        return -EINVAL;
+    }
+    *out = NULL;
+
+    int rc = validate(opts);
+    if (rc < 0) {
+        error->step = FL_STEP_VALIDATE;
+        error->err = -rc;
+        return rc;
+    }
+    fl_reap_orphans();
+
+    struct prepared pr;
+    memset(&pr, 0, sizeof pr);
+    rc = fl_resolve_program(opts->program, opts->envp, opts->cwd, opts->flags, &pr.resolved);
+    if (rc < 0) {
+        error->step = FL_STEP_RESOLVE;
+        error->err = -rc;
+        return rc;
+    }
+    struct child_plan plan;
+    rc = prepare(opts, &plan, &pr);
+    if (rc < 0) {
+        release_prepared(&pr);
+        error->step = FL_STEP_PREPARE;
+        error->err = -rc;
+        return rc;
+    }
+
+    /* Raw, because glibc's sigfillset leaves out its own internal signals (32, 33). */
+    uint64_t all = ~(uint64_t)0, old = 0;
+    FL_SYS4(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, FL_KSIGSET_SIZE);
+    int pidfd = -1;
+    long pid = clone_child(&plan, &pr, &pidfd);
+    FL_SYS4(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, FL_KSIGSET_SIZE);
+
+    int step = plan.report->step, err = plan.report->err;
+    release_prepared(&pr);
+    if (pid < 0) {
+        error->step = FL_STEP_FORK;
+        error->err = (int)-pid;
+        return (int)pid;
+    }
+    if (step != FL_STEP_NONE) {
+        if (pid > 0) fl_process_reap_failed_child(pid, pidfd);
+        error->step = step;
+        error->err = err;
+        return -err;
+    }
+    fl_process *p = fl_process_new(pid, pidfd);
+    if (p == NULL) {
+        /* It runs, but nobody could ever wait for it: stop it rather than leak it. */
+        if (pidfd >= 0) FL_SYS4(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+        else FL_SYS2(SYS_kill, pid, SIGKILL);
+        fl_process_reap_failed_child(pid, pidfd);
+        error->step = FL_STEP_PREPARE;
+        error->err = ENOMEM;
+        return -ENOMEM;
+    }
+    *out = p;
+    return 0;
+}
