@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Builds and runs every Forkless benchmark, writes the raw results under bench/results/ and prints
+# the summary tables that docs/benchmarks.md quotes. Not part of CI. About 12 minutes on 2 cores.
+#
+#   bench/run.sh                 everything (installs the root build into ~/.m2 first)
+#   QUICK=1 bench/run.sh         a smoke run: 2 forks, short iterations (numbers not for the doc)
+#   SKIP_INSTALL=1 bench/run.sh  use the forkless jar already in ~/.m2
+#   RESULTS=/tmp/r bench/run.sh  write somewhere else
+#
+# Each number is made by one of the commands echoed below (prefixed with '+'); they are also
+# written to $RESULTS/commands.txt. The machine is shared: run it when nothing else is (load is
+# recorded in machine.txt before and after).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+results=${RESULTS:-$here/results}
+jdk17=${JDK17:-/usr/lib/jvm/java-17-openjdk-amd64}
+jdk25=${JDK25:-/usr/lib/jvm/temurin-25-jdk-amd64}
+mkdir -p "$results"
+: >"$results/commands.txt"
+
+if [[ ${QUICK:-0} == 1 ]]; then
+    forks=2 wi=1 w=1s i=2 r=1s c_iters=400 c_warmup=50 c_rounds=10 c4_iters=200 c4_fork=5
+else
+    forks=5 wi=3 w=1s i=5 r=1s c_iters=2000 c_warmup=200 c_rounds=20 c4_iters=1000 c4_fork=20
+fi
+
+run() {
+    printf '+ %s\n' "$*" | tee -a "$results/commands.txt" >&2
+    "$@"
+}
+
+machine() {
+    {
+        echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+        echo "nproc: $(nproc)"
+        echo "kernel: $(uname -r)"
+        echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+        echo "memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
+        echo "glibc: $(getconf GNU_LIBC_VERSION)"
+        echo "thp: $(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || echo n/a)"
+        echo "jdk17: $("$jdk17/bin/java" -version 2>&1 | sed -n 2p)"
+        echo "jdk25: $("$jdk25/bin/java" -version 2>&1 | sed -n 2p)"
+        echo "git: $(git -C "$root" rev-parse --short HEAD 2>/dev/null) $(git -C "$root" status --porcelain 2>/dev/null | grep -q . && echo '(with uncommitted changes)')"
+    } >"$results/machine.txt"
+}
+
+load() { echo "load $1: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$results/machine.txt" >&2; }
+
+# ---- build -------------------------------------------------------------------------------------
+machine
+load before
+if [[ ${SKIP_INSTALL:-0} != 1 ]]; then
+    run mvn -B -q -f "$root/pom.xml" -DskipTests -DskipNar install
+fi
+run make -s -C "$here/c"
+run mvn -B -q -f "$here/jmh/pom.xml" package
+jar=$here/jmh/target/benchmarks.jar
+
+# ---- C: the limit, and the reference methods -----------------------------------------------------
+run "$here/c/build/spawn_bench" --iters "$c_iters" --warmup "$c_warmup" --rounds "$c_rounds" \
+    --label small --json "$results/c-small.json" | tee "$results/c-small.txt"
+
+# ---- JMH: Forkless vs ProcessBuilder, both JDKs, default heap and 4 GiB pre-touched -------------
+jmh() { # name java extra-jvm-args
+    local name=$1 java=$2 extra=$3
+    load "before $name"
+    run "$jdk17/bin/java" -jar "$jar" 'dev.forkless.bench.SpawnBenchmark' \
+        -jvm "$java" -jvmArgsAppend "--enable-native-access=ALL-UNNAMED${extra:+ $extra}" \
+        -bm sample -tu us -f "$forks" -wi "$wi" -w "$w" -i "$i" -r "$r" \
+        -rf json -rff "$results/jmh-$name.json" >"$results/jmh-$name.log" 2>&1 ||
+        { tail -40 "$results/jmh-$name.log" >&2; exit 1; }
+    grep -E '^Benchmark +Mode|SpawnBenchmark\.[A-Za-z0-9]+(:p0\.50)? ' "$results/jmh-$name.log" || true
+}
+big='-Xms4g -Xmx4g -XX:+AlwaysPreTouch'
+# Each 4 GiB run right after its small-heap run, so the pair sees the most similar machine load.
+jmh jdk17-small "$jdk17/bin/java" ''
+jmh jdk17-4g "$jdk17/bin/java" "$big"
+jmh jdk25-small "$jdk25/bin/java" ''
+jmh jdk25-4g "$jdk25/bin/java" "$big"
+
+# ---- C with 4 GiB touched: fork grows, the vfork-style methods should not -----------------------
+run "$here/c/build/spawn_bench" --touch-gib 4 --iters "$c4_iters" --fork-iters "$c4_fork" \
+    --warmup "$c_warmup" --rounds "$c_rounds" --label 4g --json "$results/c-4g.json" \
+    | tee "$results/c-4g.txt"
+
+load after
+echo >&2
+run python3 "$here/summarize.py" "$results" --out "$results/summary.md"

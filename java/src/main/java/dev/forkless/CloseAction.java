@@ -1,0 +1,31 @@
+package dev.forkless;
+
+/**
+ * What {@link Child#close()} does with a child that may still be running; chosen per command with
+ * {@link Command#onClose(CloseAction)}. The default is {@link #KILL}, so a {@code try}-with-resources
+ * block bounds the child's lifetime.
+ *
+ * <p>Whatever the action, the child is never left a zombie: a child that is still running when its
+ * handle is let go is reaped by Forkless after it exits.
+ */
+public enum CloseAction {
+    /**
+     * The default. If the child is still running, send it {@link Signal#KILL}; then wait for it to
+     * exit and reap it. {@code close()} returns once the process is gone (normally microseconds
+     * after the signal; longer only if the process is stuck in an uninterruptible kernel call).
+     * Only the child itself is signalled, not processes it started.
+     */
+    KILL,
+    /**
+     * Wait for the child to exit, however long that takes, then reap it. If the thread calling
+     * {@code close()} is interrupted while waiting, the handle is let go as with
+     * {@link #LEAVE_RUNNING} and the thread's interrupt status is set again.
+     */
+    WAIT,
+    /**
+     * Let the child run on. {@code close()} returns at once and releases the handle; Forkless reaps
+     * the child after it exits. The child can no longer be waited for or signalled through this
+     * library.
+     */
+    LEAVE_RUNNING
+}

@@ -1,0 +1,583 @@
+package dev.forkless;
+
+import dev.forkless.internal.Native;
+import dev.forkless.internal.NativeLoader;
+import dev.forkless.internal.NativeProcess;
+import dev.forkless.internal.NativeStrings;
+
+import java.lang.ref.Reference;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * A program to run, with its arguments, working directory, environment, standard streams and what
+ * closing its {@link Child} does.
+ *
+ * <p>A {@code Command} is an <b>immutable value</b>: every setter returns a new command and leaves
+ * the receiver unchanged, so a command can be kept as a template, shared between threads and
+ * spawned any number of times:
+ * <pre>{@code
+ * Command javac = Command.of("javac").directory(Path.of("build")).env("LC_ALL", "C");
+ * try (Child c = javac.args("-d", "out", "A.java").stdout(Stdio.nul()).spawn()) {
+ *     ExitStatus st = c.waitFor();
+ * }
+ * }</pre>
+ *
+ * <p>Defaults, for a command made by {@link #of(String, String...)}:
+ * <ul>
+ *   <li>the program is searched in {@code PATH} when its name has no '/' (like {@code execvp}: the
+ *       {@code PATH} of the child's environment, else {@code /bin:/usr/bin}; a file that exists
+ *       but cannot be executed is reported as {@code EACCES} only if nothing better is found; a
+ *       file the kernel cannot execute directly is run with {@code /bin/sh});</li>
+ *   <li>{@code argv[0]} is the program as given;</li>
+ *   <li>the working directory and the environment are this JVM's;</li>
+ *   <li>stdin, stdout and stderr are {@linkplain Stdio#inherit() inherited};</li>
+ *   <li>the child stays in this JVM's session and process group;</li>
+ *   <li>closing the {@link Child} kills it if it still runs ({@link CloseAction#KILL}).</li>
+ * </ul>
+ * The child gets exactly its three standard streams; no other descriptor of this JVM leaks into it.
+ *
+ * <p>Strings (program, arguments, environment) become bytes in the platform's file-name encoding
+ * ({@code sun.jnu.encoding}, UTF-8 in any UTF-8 locale; UTF-8 also when that encoding is plain
+ * ASCII). A string that cannot cross into the operating system unchanged is rejected by the setter
+ * that receives it with an {@link IllegalArgumentException} naming the piece: a NUL character, an
+ * environment name that is empty or contains '=', characters the encoding cannot represent.
+ */
+public final class Command {
+    private static final int NEW_SESSION = 1;
+    private static final int NEW_PROCESS_GROUP = 2;
+    private static final String[] STREAM_NAMES = {"stdin", "stdout", "stderr"};
+    private static final Path DEV_NULL = Path.of("/dev/null");
+
+    private final String program;
+    private final List<String> args;              // without argv[0]
+    private final Path directory;                 // null: inherit
+    private final boolean envClear;
+    private final Map<String, String> envChanges; // value null: remove
+    private final Stdio stdin;
+    private final Stdio stdout;
+    private final Stdio stderr;
+    private final int flags;
+    private final CloseAction closeAction;
+
+    private Command(String program, List<String> args, Path directory, boolean envClear,
+                    Map<String, String> envChanges, Stdio stdin, Stdio stdout, Stdio stderr, int flags,
+                    CloseAction closeAction) {
+        this.program = program;
+        this.args = args;
+        this.directory = directory;
+        this.envClear = envClear;
+        this.envChanges = envChanges;
+        this.stdin = stdin;
+        this.stdout = stdout;
+        this.stderr = stderr;
+        this.flags = flags;
+        this.closeAction = closeAction;
+    }
+
+    /**
+     * A command running {@code program} with {@code args}, with every other setting at its default
+     * (see the class comment).
+     *
+     * @param program a path (absolute, or relative to the child's directory) or a name searched in
+     *     {@code PATH}; it is also {@code argv[0]}
+     * @param args the arguments after {@code argv[0]}; may be empty strings
+     * @return the command
+     * @throws IllegalArgumentException if the program is empty, or the program or an argument
+     *     contains a NUL character or cannot be encoded
+     */
+    public static Command of(String program, String... args) {
+        Objects.requireNonNull(program, "program");
+        if (program.isEmpty()) {
+            throw new IllegalArgumentException("program is empty");
+        }
+        NativeStrings.checkCString(program, "program");
+        return new Command(program, checkArgs(List.of(), Arrays.asList(args)), null, false, Map.of(),
+                Stdio.inherit(), Stdio.inherit(), Stdio.inherit(), 0, CloseAction.KILL);
+    }
+
+    /**
+     * A command from a whole command line: the first element is the program, the rest its
+     * arguments; otherwise as {@link #of(String, String...)}.
+     *
+     * @param commandLine program and arguments
+     * @return the command
+     * @throws IllegalArgumentException if the list is empty, or as {@link #of(String, String...)}
+     */
+    public static Command of(List<String> commandLine) {
+        if (commandLine.isEmpty()) {
+            throw new IllegalArgumentException("the command line is empty");
+        }
+        return of(commandLine.get(0), commandLine.subList(1, commandLine.size()).toArray(new String[0]));
+    }
+
+    private static List<String> checkArgs(List<String> existing, Collection<String> more) {
+        List<String> all = new ArrayList<>(existing.size() + more.size());
+        all.addAll(existing);
+        int i = existing.size() + 1;
+        for (String a : more) {
+            Objects.requireNonNull(a, "argument " + i);
+            NativeStrings.checkCString(a, "argument " + i);
+            all.add(a);
+            i++;
+        }
+        return Collections.unmodifiableList(all);
+    }
+
+    private Command with(List<String> args, Path directory, boolean envClear, Map<String, String> env,
+                         Stdio in, Stdio out, Stdio err, int flags, CloseAction close) {
+        return new Command(program, args, directory, envClear, env, in, out, err, flags, close);
+    }
+
+    /**
+     * Adds one argument.
+     *
+     * @param arg the argument; may be empty
+     * @return a new command with the argument appended
+     * @throws IllegalArgumentException if it contains a NUL character or cannot be encoded
+     */
+    public Command arg(String arg) {
+        return args(List.of(Objects.requireNonNull(arg, "arg")));
+    }
+
+    /**
+     * Adds arguments.
+     *
+     * @param args the arguments, appended in order
+     * @return a new command
+     * @throws IllegalArgumentException if one contains a NUL character or cannot be encoded (the
+     *     message names it by position, {@code argv[0]} being the program)
+     */
+    public Command args(String... args) {
+        return args(Arrays.asList(args));
+    }
+
+    /**
+     * Adds arguments.
+     *
+     * @param args the arguments, appended in iteration order
+     * @return a new command
+     * @throws IllegalArgumentException as {@link #args(String...)}
+     */
+    public Command args(Collection<String> args) {
+        return with(checkArgs(this.args, args), directory, envClear, envChanges, stdin, stdout, stderr,
+                flags, closeAction);
+    }
+
+    /**
+     * Sets the child's working directory. Default: this JVM's working directory.
+     *
+     * @param directory the directory; relative to this JVM's working directory if relative; null
+     *     restores the default
+     * @return a new command
+     * @throws IllegalArgumentException if the path cannot be encoded
+     */
+    public Command directory(Path directory) {
+        if (directory != null) {
+            NativeStrings.encode(directory, "directory");
+        }
+        return with(args, directory, envClear, envChanges, stdin, stdout, stderr, flags, closeAction);
+    }
+
+    private static void checkEnvName(String name) {
+        Objects.requireNonNull(name, "name");
+        if (name.isEmpty()) {
+            throw new IllegalArgumentException("environment variable name is empty");
+        }
+        if (name.indexOf('=') >= 0) {
+            throw new IllegalArgumentException("environment variable name contains '=': "
+                    + NativeStrings.quote(name));
+        }
+        NativeStrings.checkCString(name, "environment variable name");
+    }
+
+    private Map<String, String> envWith(String name, String value) {
+        Map<String, String> m = new LinkedHashMap<>(envChanges);
+        m.remove(name); // re-insert at the end: later settings come later
+        m.put(name, value);
+        return Collections.unmodifiableMap(m);
+    }
+
+    /**
+     * Sets an environment variable for the child, replacing any inherited value. Default: the child
+     * gets this JVM's environment ({@link System#getenv()}) unchanged.
+     *
+     * @param name the name: not empty, no '='
+     * @param value the value; may be empty
+     * @return a new command
+     * @throws IllegalArgumentException if the name is empty or contains '=', or either contains a
+     *     NUL character or cannot be encoded
+     */
+    public Command env(String name, String value) {
+        checkEnvName(name);
+        Objects.requireNonNull(value, "value");
+        NativeStrings.checkCString(value, "value of environment variable " + name);
+        return with(args, directory, envClear, envWith(name, value), stdin, stdout, stderr, flags,
+                closeAction);
+    }
+
+    /**
+     * Removes a variable from the child's environment (an inherited one, or one set earlier on this
+     * command).
+     *
+     * @param name the name
+     * @return a new command
+     * @throws IllegalArgumentException if the name is empty, contains '=' or a NUL character, or
+     *     cannot be encoded
+     */
+    public Command envRemove(String name) {
+        checkEnvName(name);
+        return with(args, directory, envClear, envWith(name, null), stdin, stdout, stderr, flags,
+                closeAction);
+    }
+
+    /**
+     * Starts the child with an empty environment: nothing is inherited, and variables set earlier
+     * on this command are dropped. Variables set afterwards with {@link #env} are the child's whole
+     * environment. Note that without {@code PATH} a program name is searched in
+     * {@code /bin:/usr/bin}.
+     *
+     * @return a new command
+     */
+    public Command envClear() {
+        return with(args, directory, true, Map.of(), stdin, stdout, stderr, flags, closeAction);
+    }
+
+    private static Stdio checkStdio(Stdio s, int stream) {
+        Objects.requireNonNull(s, STREAM_NAMES[stream]);
+        if (!s.allows(stream == 0)) {
+            throw new IllegalArgumentException(STREAM_NAMES[stream] + " cannot be " + s
+                    + (stream == 0 ? ": an output setting; use Stdio.fromFile for input"
+                                   : ": an input setting; use Stdio.file or Stdio.appendTo for output"));
+        }
+        return s;
+    }
+
+    /**
+     * Sets the child's standard input. Default: {@link Stdio#inherit()}.
+     *
+     * @param stdio where stdin comes from
+     * @return a new command
+     * @throws IllegalArgumentException for an output-only setting ({@link Stdio#file},
+     *     {@link Stdio#appendTo})
+     */
+    public Command stdin(Stdio stdio) {
+        return with(args, directory, envClear, envChanges, checkStdio(stdio, 0), stdout, stderr, flags,
+                closeAction);
+    }
+
+    /**
+     * Sets the child's standard output. Default: {@link Stdio#inherit()}.
+     *
+     * @param stdio where stdout goes
+     * @return a new command
+     * @throws IllegalArgumentException for an input-only setting ({@link Stdio#fromFile})
+     */
+    public Command stdout(Stdio stdio) {
+        return with(args, directory, envClear, envChanges, stdin, checkStdio(stdio, 1), stderr, flags,
+                closeAction);
+    }
+
+    /**
+     * Sets the child's standard error. Default: {@link Stdio#inherit()}.
+     *
+     * @param stdio where stderr goes
+     * @return a new command
+     * @throws IllegalArgumentException for an input-only setting ({@link Stdio#fromFile})
+     */
+    public Command stderr(Stdio stdio) {
+        return with(args, directory, envClear, envChanges, stdin, stdout, checkStdio(stdio, 2), flags,
+                closeAction);
+    }
+
+    /**
+     * Starts the child in a new session ({@code setsid()}), which also makes it the leader of a new
+     * process group and detaches it from this JVM's controlling terminal. Default: the child stays
+     * in this JVM's session and process group.
+     *
+     * @return a new command
+     */
+    public Command newSession() {
+        return with(args, directory, envClear, envChanges, stdin, stdout, stderr, flags | NEW_SESSION,
+                closeAction);
+    }
+
+    /**
+     * Starts the child in a new process group of its own ({@code setpgid(0, 0)}), so a terminal's
+     * Ctrl+C no longer reaches it. Redundant with {@link #newSession()}. Default: the child stays in
+     * this JVM's process group.
+     *
+     * @return a new command
+     */
+    public Command newProcessGroup() {
+        return with(args, directory, envClear, envChanges, stdin, stdout, stderr,
+                flags | NEW_PROCESS_GROUP, closeAction);
+    }
+
+    /**
+     * Sets what {@link Child#close()} does with a child that may still be running. Default:
+     * {@link CloseAction#KILL}.
+     *
+     * @param action the action
+     * @return a new command
+     */
+    public Command onClose(CloseAction action) {
+        return with(args, directory, envClear, envChanges, stdin, stdout, stderr, flags,
+                Objects.requireNonNull(action, "action"));
+    }
+
+    /**
+     * The program, as given.
+     *
+     * @return the program
+     */
+    public String program() {
+        return program;
+    }
+
+    /**
+     * The arguments after {@code argv[0]}.
+     *
+     * @return an unmodifiable list
+     */
+    public List<String> arguments() {
+        return args;
+    }
+
+    /**
+     * Starts the child.
+     *
+     * <p>The calling thread does the work: the child borrows it for the few microseconds between
+     * its creation and its {@code execve} (Forkless spawns vfork-style, so the cost does not grow
+     * with the JVM's heap). Files that {@link Stdio} settings name are opened first, and closed
+     * again in this JVM before this method returns or throws.
+     *
+     * @return the running child; close it (try-with-resources) to apply the {@link CloseAction}
+     * @throws ProcessStartException if the child could not be started: the program is missing, not
+     *     executable or not found in {@code PATH}; the directory does not exist; a {@link Stdio} file
+     *     cannot be opened; descriptors or processes are exhausted ({@code EMFILE}, {@code EAGAIN}).
+     *     Nothing is left behind.
+     * @throws IllegalStateException if a {@link Stdio#fd(OwnedFd)} descriptor is already closed;
+     *     nothing has been started or opened then
+     * @throws UnsatisfiedLinkError if the native library cannot be loaded (see
+     *     {@link Forkless#unavailabilityCause()})
+     */
+    public Child spawn() throws ProcessStartException {
+        // A volatile read once loaded; otherwise the loader's full explanation, every time (rather
+        // than a bare NoClassDefFoundError for Native on the second attempt).
+        NativeLoader.ensureLoaded();
+        Stdio[] streams = {stdin, stdout, stderr};
+        OwnedFd[] borrowed = new OwnedFd[3];
+        int[] opened = {-1, -1, -1};
+        int devNull = -1;
+        try {
+            int[] fdMap = new int[6];
+            // Caller descriptors first, so a closed one fails before anything is opened.
+            for (int i = 0; i < 3; i++) {
+                if (streams[i].kind() == Stdio.Kind.FD) {
+                    int fd = streams[i].ownedFd().borrow();
+                    if (fd < 0) {
+                        throw new IllegalStateException("cannot run " + NativeStrings.quote(program) + ": "
+                                + STREAM_NAMES[i] + " is Stdio.fd(" + streams[i].ownedFd()
+                                + "), which is closed");
+                    }
+                    borrowed[i] = streams[i].ownedFd();
+                    fdMap[2 * i + 1] = fd;
+                }
+            }
+            for (int i = 0; i < 3; i++) {
+                fdMap[2 * i] = i;
+                switch (streams[i].kind()) {
+                    case INHERIT:
+                        fdMap[2 * i + 1] = i;
+                        break;
+                    case NUL:
+                        if (devNull < 0) {
+                            devNull = openForStream(DEV_NULL, Native.OPEN_READ | Native.OPEN_WRITE, i);
+                        }
+                        fdMap[2 * i + 1] = devNull;
+                        break;
+                    case WRITE_FILE:
+                        opened[i] = openForStream(streams[i].path(),
+                                Native.OPEN_WRITE | Native.OPEN_CREATE | Native.OPEN_TRUNCATE, i);
+                        fdMap[2 * i + 1] = opened[i];
+                        break;
+                    case APPEND_FILE:
+                        opened[i] = openForStream(streams[i].path(),
+                                Native.OPEN_WRITE | Native.OPEN_CREATE | Native.OPEN_APPEND, i);
+                        fdMap[2 * i + 1] = opened[i];
+                        break;
+                    case READ_FILE:
+                        opened[i] = openForStream(streams[i].path(), Native.OPEN_READ, i);
+                        fdMap[2 * i + 1] = opened[i];
+                        break;
+                    case FD:
+                        break; // mapped above
+                    default:
+                        throw new AssertionError(streams[i]);
+                }
+            }
+            return start(fdMap);
+        } finally {
+            for (int fd : opened) {
+                if (fd >= 0) {
+                    Native.closeFd(fd);
+                }
+            }
+            if (devNull >= 0) {
+                Native.closeFd(devNull);
+            }
+            for (OwnedFd fd : borrowed) {
+                if (fd != null) {
+                    fd.unborrow();
+                }
+            }
+            Reference.reachabilityFence(streams);
+        }
+    }
+
+    private int openForStream(Path path, int openFlags, int stream) throws ProcessStartException {
+        int fd = Native.open(NativeStrings.encode(path, STREAM_NAMES[stream] + " file"), openFlags, 0666);
+        if (fd < 0) {
+            throw failure(SpawnStep.STDIO, -fd, "open " + STREAM_NAMES[stream] + " " + path);
+        }
+        return fd;
+    }
+
+    private Child start(int[] fdMap) throws ProcessStartException {
+        List<byte[]> env = environmentBytes();
+        byte[] programBytes = NativeStrings.encode(program, "program");
+        byte[][] argBytes = new byte[args.size()][];
+        int size = 2 * (programBytes.length + 1);
+        for (int i = 0; i < argBytes.length; i++) {
+            argBytes[i] = NativeStrings.encode(args.get(i), "argument " + (i + 1));
+            size += argBytes[i].length + 1;
+        }
+        if (env != null) {
+            for (byte[] e : env) {
+                size += e.length + 1;
+            }
+        }
+        byte[] cwd = directory == null ? null : NativeStrings.encode(directory, "directory");
+        if (cwd != null) {
+            size += cwd.length + 1;
+        }
+        byte[] block = new byte[size];
+        int pos = put(block, 0, programBytes);
+        pos = put(block, pos, programBytes); // argv[0]
+        for (byte[] a : argBytes) {
+            pos = put(block, pos, a);
+        }
+        if (env != null) {
+            for (byte[] e : env) {
+                pos = put(block, pos, e);
+            }
+        }
+        if (cwd != null) {
+            put(block, pos, cwd);
+        }
+
+        int spawnFlags = 0;
+        if ((flags & NEW_SESSION) != 0) {
+            spawnFlags |= Native.SPAWN_NEW_SESSION; // setsid also makes a new process group
+        } else if ((flags & NEW_PROCESS_GROUP) != 0) {
+            spawnFlags |= Native.SPAWN_NEW_PROCESS_GROUP;
+        }
+        long[] out = new long[Native.SPAWN_OUT_LENGTH];
+        int rc = Native.spawn(block, argBytes.length + 1, env == null ? -1 : env.size(), cwd != null,
+                fdMap, spawnFlags, 0, 0, 0, null, out);
+        if (rc < 0) {
+            SpawnStep step = SpawnStep.ofNative((int) out[2]);
+            String what = step.stepName();
+            if (step == SpawnStep.RESOLVE) {
+                what = -rc == Native.ENOENT ? "not found in PATH" : "PATH search";
+            }
+            throw failure(step, -rc, what);
+        }
+        return new Child(new NativeProcess(out[0], out[1]), closeAction, program);
+    }
+
+    private static int put(byte[] block, int pos, byte[] s) {
+        System.arraycopy(s, 0, block, pos, s.length);
+        return pos + s.length + 1; // the terminator is the array's initial zero
+    }
+
+    /** The child's environment as NAME=value byte strings, or null to inherit this process's. */
+    private List<byte[]> environmentBytes() {
+        if (!envClear && envChanges.isEmpty()) {
+            return null;
+        }
+        Map<String, String> env = envClear ? new LinkedHashMap<>() : new LinkedHashMap<>(System.getenv());
+        for (Map.Entry<String, String> e : envChanges.entrySet()) {
+            if (e.getValue() == null) {
+                env.remove(e.getKey());
+            } else {
+                env.put(e.getKey(), e.getValue());
+            }
+        }
+        List<byte[]> out = new ArrayList<>(env.size());
+        for (Map.Entry<String, String> e : env.entrySet()) {
+            out.add(NativeStrings.encode(e.getKey() + "=" + e.getValue(),
+                    "environment variable " + e.getKey()));
+        }
+        return out;
+    }
+
+    private ProcessStartException failure(SpawnStep step, int errno, String what) {
+        Path shown = (directory == null ? Path.of("") : directory).toAbsolutePath();
+        return new ProcessStartException(program, shown, step, errno, Native.errnoName(errno), what,
+                Native.strerror(errno));
+    }
+
+    /**
+     * Like {@code "Command[gcc, -c, x.c; directory=build, stdout=nul, onClose=WAIT]"}: the command
+     * line, then every setting that differs from its default.
+     */
+    @Override
+    public String toString() {
+        StringBuilder sb = new StringBuilder("Command[").append(program);
+        for (String a : args) {
+            sb.append(", ").append(a);
+        }
+        String sep = "; ";
+        if (directory != null) {
+            sb.append(sep).append("directory=").append(directory);
+            sep = ", ";
+        }
+        if (envClear) {
+            sb.append(sep).append("envClear");
+            sep = ", ";
+        }
+        for (Map.Entry<String, String> e : envChanges.entrySet()) {
+            sb.append(sep).append(e.getValue() == null ? "envRemove " + e.getKey() : "env " + e.getKey()
+                    + "=" + e.getValue());
+            sep = ", ";
+        }
+        Stdio[] streams = {stdin, stdout, stderr};
+        for (int i = 0; i < 3; i++) {
+            if (streams[i] != Stdio.inherit()) {
+                sb.append(sep).append(STREAM_NAMES[i]).append('=').append(streams[i]);
+                sep = ", ";
+            }
+        }
+        if ((flags & NEW_SESSION) != 0) {
+            sb.append(sep).append("newSession");
+            sep = ", ";
+        }
+        if ((flags & NEW_PROCESS_GROUP) != 0) {
+            sb.append(sep).append("newProcessGroup");
+            sep = ", ";
+        }
+        if (closeAction != CloseAction.KILL) {
+            sb.append(sep).append("onClose=").append(closeAction);
+        }
+        return sb.append(']').toString();
+    }
+}

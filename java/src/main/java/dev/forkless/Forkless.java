@@ -1,0 +1,106 @@
+package dev.forkless;
+
+import dev.forkless.internal.NativeLoader;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.lang.module.ModuleDescriptor;
+import java.util.Optional;
+import java.util.Properties;
+
+/**
+ * Facts about the Forkless library itself: whether its native part could be loaded on this
+ * machine, and if not, why.
+ *
+ * <p>Nothing needs to be called here before using the rest of the API: the native library is
+ * loaded on first use. A program that wants to fall back to {@link ProcessBuilder} on an
+ * unsupported platform checks {@link #isAvailable()} first; a program that wants to explain a
+ * failure logs {@link #unavailabilityCause()}.
+ *
+ * <p>How the native library is found (an explicit file, the copy inside the jar, then
+ * {@code java.library.path}) is controlled by two system properties, both unset by default:
+ * <ul>
+ *   <li>{@code forkless.library.path}: the path of a {@code libforkless_jni} file to load first.</li>
+ *   <li>{@code forkless.tmpdir}: where the library inside the jar is extracted to (into a
+ *       per-user subdirectory, reused across runs); default {@code java.io.tmpdir}. Set it when
+ *       the temporary directory is mounted {@code noexec}.</li>
+ * </ul>
+ * Loading is attempted once per JVM (per class loader); the outcome, failure included, is kept.
+ */
+public final class Forkless {
+    private Forkless() {
+    }
+
+    /**
+     * Whether the native library is loaded, loading it if that was not tried yet. Never throws.
+     * Thread-safe; the first call may take a few milliseconds (the library may be extracted from
+     * the jar), later calls are a field read.
+     *
+     * @return true if spawning through Forkless can work on this machine
+     */
+    public static boolean isAvailable() {
+        return NativeLoader.load();
+    }
+
+    /**
+     * Why the native library could not be loaded, loading it if that was not tried yet.
+     *
+     * <p>The cause is an {@link UnsatisfiedLinkError} whose message lists every place that was
+     * tried and why each failed, for example:
+     * <pre>
+     * Forkless native library libforkless_jni.so could not be loaded (os.name=Linux, os.arch=amd64, ...). Attempts:
+     *   1. system property forkless.library.path: not set
+     *   2. class-path resource /META-INF/native/linux-x86_64/libforkless_jni.so: not found
+     *   3. System.loadLibrary("forkless_jni"): no forkless_jni in java.library.path: /usr/java/packages/lib:...
+     * </pre>
+     * The error of the first attempt that threw is its cause; those of later attempts are
+     * suppressed exceptions. Each call returns a new
+     * instance, so callers may throw it or add to it freely.
+     *
+     * @return empty if the library is loaded, else the cause
+     */
+    public static Optional<Throwable> unavailabilityCause() {
+        return NativeLoader.failure().map(e -> e);
+    }
+
+    /**
+     * Where the native library was loaded from, loading it if that was not tried yet.
+     *
+     * @return the absolute path of the loaded file (inside the extraction directory when it came
+     *     from the jar), or {@code "java.library.path"} when {@code System.loadLibrary} found it;
+     *     empty if it is not loaded
+     */
+    public static Optional<String> nativeLibraryLocation() {
+        return NativeLoader.location();
+    }
+
+    /**
+     * The version of this library, such as {@code 0.1.0}.
+     *
+     * @return the version from the module descriptor (on the module path), else from the Maven
+     *     metadata inside the jar, else from the jar manifest; empty when running from unpackaged
+     *     classes
+     */
+    public static Optional<String> version() {
+        Optional<String> v = Optional.ofNullable(Forkless.class.getModule().getDescriptor())
+                .flatMap(ModuleDescriptor::rawVersion);
+        if (v.isPresent()) {
+            return v;
+        }
+        try (InputStream in = Forkless.class.getResourceAsStream(POM_PROPERTIES)) {
+            if (in != null) {
+                Properties p = new Properties();
+                p.load(in);
+                String s = p.getProperty("version");
+                if (s != null && !s.isBlank()) {
+                    return Optional.of(s);
+                }
+            }
+        } catch (IOException | IllegalArgumentException e) {
+            // Unreadable metadata: try the manifest.
+        }
+        return Optional.ofNullable(Forkless.class.getPackage().getImplementationVersion());
+    }
+
+    private static final String POM_PROPERTIES = "/META-INF/maven/dev.forkless/forkless/pom.properties";
+}

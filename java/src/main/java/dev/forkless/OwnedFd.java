@@ -1,0 +1,299 @@
+package dev.forkless;
+
+import dev.forkless.internal.Cleaners;
+import dev.forkless.internal.Native;
+import dev.forkless.internal.NativeLoader;
+import dev.forkless.internal.NativeStrings;
+
+import java.io.IOException;
+import java.lang.ref.Cleaner;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
+import java.nio.file.OpenOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Objects;
+
+/**
+ * Owns one open file descriptor and closes it exactly once.
+ *
+ * <p>An {@code OwnedFd} is the only way a descriptor crosses the Forkless API: a number alone says
+ * nothing about who may close it or whether it still refers to the same file. Ownership ends in one
+ * of two ways:
+ * <ul>
+ *   <li>{@link #close()}: closes the descriptor; later calls do nothing. A {@link Command} that is
+ *       spawning with this descriptor ({@link Stdio#fd(OwnedFd)}) holds it open until the spawn
+ *       has finished, so closing from another thread can never make a child inherit a reused
+ *       number.</li>
+ *   <li>{@link #release()}: gives the raw number to the caller, who closes it from then on.</li>
+ * </ul>
+ * If neither happens and the object becomes unreachable, a {@link Cleaner} closes the descriptor.
+ * That is a safety net against leaks, not a plan: it runs late, on another thread, or never.
+ *
+ * <p>Every descriptor Forkless creates is close-on-exec: a child gets it only when a
+ * {@link Command} maps it explicitly. Thread-safe.
+ */
+public final class OwnedFd implements AutoCloseable {
+    /**
+     * The two ends of a pipe, from {@link OwnedFd#pipe()}. Closing the pair closes both ends that
+     * are still owned.
+     *
+     * @param reader the end to read from
+     * @param writer the end to write to
+     */
+    public record Pipe(OwnedFd reader, OwnedFd writer) implements AutoCloseable {
+        /**
+         * Checks the components.
+         *
+         * @param reader the end to read from
+         * @param writer the end to write to
+         * @throws NullPointerException if an end is null
+         */
+        public Pipe {
+            Objects.requireNonNull(reader, "reader");
+            Objects.requireNonNull(writer, "writer");
+        }
+
+        /** Closes both ends; idempotent. */
+        @Override
+        public void close() {
+            try {
+                reader.close();
+            } finally {
+                writer.close();
+            }
+        }
+    }
+
+    /**
+     * The descriptor and its borrow count, shared with the cleaning action (which must not refer
+     * to the OwnedFd itself).
+     */
+    private static final class State implements Runnable {
+        private int fd;            // -1 once closed or released
+        private int borrows;       // spawns in progress that use fd
+        private boolean closeLater; // close() was called while borrowed
+
+        State(int fd) {
+            this.fd = fd;
+        }
+
+        /** The cleaning action, and close() after the last borrow. */
+        @Override
+        public void run() {
+            int toClose;
+            synchronized (this) {
+                if (borrows > 0) {
+                    closeLater = true;
+                    return;
+                }
+                toClose = fd;
+                fd = -1;
+            }
+            if (toClose >= 0) {
+                Native.closeFd(toClose); // errors (EIO) cannot be acted on: the number is gone anyway
+            }
+        }
+    }
+
+    private final State state;
+    private final Cleaner.Cleanable cleanable;
+
+    private OwnedFd(int fd) {
+        this.state = new State(fd);
+        this.cleanable = Cleaners.CLEANER.register(this, state);
+    }
+
+    /**
+     * Opens a file.
+     *
+     * <p>Options, as for {@link java.nio.file.Files#newByteChannel}: {@code READ}, {@code WRITE},
+     * {@code APPEND} (implies {@code WRITE}), {@code CREATE}, {@code CREATE_NEW},
+     * {@code TRUNCATE_EXISTING} (ignored without {@code WRITE}). With no option the file is opened
+     * for reading. A created file gets mode {@code 0666} minus the umask. The descriptor is
+     * close-on-exec.
+     *
+     * @param path the file
+     * @param options how to open it
+     * @return the owner of the new descriptor
+     * @throws IOException if the file cannot be opened: a {@link NoSuchFileException},
+     *     {@link AccessDeniedException}, {@link FileAlreadyExistsException},
+     *     {@link NotDirectoryException} or other {@link FileSystemException} whose reason names the
+     *     errno, e.g. {@code "Too many open files (EMFILE)"}
+     * @throws UnsupportedOperationException for an option not listed above
+     * @throws UnsatisfiedLinkError if the native library cannot be loaded
+     * @throws IllegalArgumentException if the path cannot be represented in the platform encoding
+     */
+    public static OwnedFd open(Path path, OpenOption... options) throws IOException {
+        Objects.requireNonNull(path, "path");
+        NativeLoader.ensureLoaded();
+        boolean read = false;
+        boolean write = false;
+        int flags = 0;
+        for (OpenOption o : options) {
+            if (o == StandardOpenOption.READ) {
+                read = true;
+            } else if (o == StandardOpenOption.WRITE) {
+                write = true;
+            } else if (o == StandardOpenOption.APPEND) {
+                write = true;
+                flags |= Native.OPEN_APPEND;
+            } else if (o == StandardOpenOption.CREATE) {
+                flags |= Native.OPEN_CREATE;
+            } else if (o == StandardOpenOption.CREATE_NEW) {
+                flags |= Native.OPEN_CREATE | Native.OPEN_EXCLUSIVE;
+            } else if (o == StandardOpenOption.TRUNCATE_EXISTING) {
+                flags |= Native.OPEN_TRUNCATE;
+            } else {
+                Objects.requireNonNull(o, "option");
+                throw new UnsupportedOperationException("unsupported open option: " + o);
+            }
+        }
+        if (!write) {
+            read = true;
+            flags &= ~(Native.OPEN_TRUNCATE | Native.OPEN_CREATE | Native.OPEN_EXCLUSIVE);
+        }
+        flags |= (read ? Native.OPEN_READ : 0) | (write ? Native.OPEN_WRITE : 0);
+        return new OwnedFd(openRaw(path, flags));
+    }
+
+    /**
+     * Opens a file for the API's own use (Stdio files, /dev/null).
+     *
+     * @return the raw descriptor, which the caller must close
+     */
+    static int openRaw(Path path, int flags) throws FileSystemException {
+        int fd = Native.open(NativeStrings.encode(path, "path"), flags, 0666);
+        if (fd < 0) {
+            throw fileError(path, -fd);
+        }
+        return fd;
+    }
+
+    static FileSystemException fileError(Path path, int errno) {
+        String file = path.toString();
+        String reason = Native.describe(errno);
+        switch (errno) {
+            case Native.ENOENT:
+                return new NoSuchFileException(file, null, reason);
+            case Native.EACCES:
+            case Native.EPERM:
+                return new AccessDeniedException(file, null, reason);
+            case Native.EEXIST:
+                return new FileAlreadyExistsException(file, null, reason);
+            case Native.ENOTDIR:
+                return new NotDirectoryException(file);
+            default:
+                return new FileSystemException(file, null, reason);
+        }
+    }
+
+    /**
+     * Creates a pipe; both ends are close-on-exec.
+     *
+     * @return the two ends, each owned separately
+     * @throws IOException if the pipe cannot be created (e.g. {@code Too many open files (EMFILE)})
+     * @throws UnsatisfiedLinkError if the native library cannot be loaded
+     */
+    public static Pipe pipe() throws IOException {
+        NativeLoader.ensureLoaded();
+        int[] fds = Native.pipe();
+        return new Pipe(new OwnedFd(fds[0]), new OwnedFd(fds[1]));
+    }
+
+    /**
+     * The descriptor number, for a call that borrows it. The number stays valid only while this
+     * object owns it: do not close it, and do not use it after {@link #close()}.
+     *
+     * @return the descriptor
+     * @throws IllegalStateException if closed or released
+     */
+    public int rawFd() {
+        synchronized (state) {
+            if (state.fd < 0 || state.closeLater) {
+                throw new IllegalStateException("the descriptor is closed");
+            }
+            return state.fd;
+        }
+    }
+
+    /**
+     * Whether this object still owns an open descriptor.
+     *
+     * @return false after {@link #close()} or {@link #release()}
+     */
+    public boolean isOpen() {
+        synchronized (state) {
+            return state.fd >= 0 && !state.closeLater;
+        }
+    }
+
+    /**
+     * Gives up ownership: the caller gets the number and must close it; this object no longer
+     * closes anything.
+     *
+     * @return the descriptor number
+     * @throws IllegalStateException if already closed or released
+     */
+    public int release() {
+        int fd;
+        synchronized (state) {
+            if (state.fd < 0 || state.closeLater) {
+                throw new IllegalStateException("the descriptor is closed");
+            }
+            fd = state.fd;
+            state.fd = -1;
+        }
+        cleanable.clean(); // deregisters; the action finds nothing left to close
+        return fd;
+    }
+
+    /**
+     * Closes the descriptor. Only the first call closes; later calls, from any thread, do nothing.
+     * Errors from the operating system's {@code close} are ignored: on Linux the descriptor is
+     * released whatever {@code close} reports.
+     */
+    @Override
+    public void close() {
+        cleanable.clean();
+    }
+
+    /**
+     * Borrows the descriptor for a spawn: until {@link #unborrow()}, close() only marks it.
+     *
+     * @return the descriptor, or -1 if closed
+     */
+    int borrow() {
+        synchronized (state) {
+            if (state.fd < 0 || state.closeLater) {
+                return -1;
+            }
+            state.borrows++;
+            return state.fd;
+        }
+    }
+
+    void unborrow() {
+        boolean closeNow;
+        synchronized (state) {
+            state.borrows--;
+            closeNow = state.borrows == 0 && state.closeLater;
+        }
+        if (closeNow) {
+            state.run();
+        }
+    }
+
+    /**
+     * Like {@code "OwnedFd[5]"}, or {@code "OwnedFd[closed]"}.
+     */
+    @Override
+    public String toString() {
+        synchronized (state) {
+            return state.fd >= 0 && !state.closeLater ? "OwnedFd[" + state.fd + "]" : "OwnedFd[closed]";
+        }
+    }
+}

@@ -1,0 +1,78 @@
+package dev.forkless;
+
+/**
+ * The step of starting a child that failed, as reported by
+ * {@link ProcessStartException#step()}. The constants mirror the native core's {@code fl_step}
+ * (in the order the steps run); {@link #stepName()} is the core's short name, used in messages.
+ */
+public enum SpawnStep {
+    /** Options rejected before anything was created. */
+    VALIDATE("validate", 1),
+    /** Opening a file or {@code /dev/null} that {@link Stdio} asked for, in this JVM. */
+    STDIO("open", -1),
+    /** The PATH search for a program name without a '/'. */
+    RESOLVE("resolve", 2),
+    /** Parent-side preparation: memory for the child's stack and argument arrays. */
+    PREPARE("prepare", 3),
+    /** Creating the process itself ({@code clone3}/{@code clone}): EAGAIN, ENOMEM, EMFILE. */
+    FORK("fork", 4),
+    /** {@code setsid()} in the child, for {@link Command#newSession()}. */
+    SETSID("setsid", 5),
+    /** {@code setpgid()} in the child, for {@link Command#newProcessGroup()}. */
+    SETPGID("setpgid", 6),
+    /** {@code setgroups()} in the child. */
+    SETGROUPS("setgroups", 7),
+    /** {@code setgid()} in the child. */
+    SETGID("setgid", 8),
+    /** {@code setuid()} in the child. */
+    SETUID("setuid", 9),
+    /** {@code chdir()} in the child, for {@link Command#directory(java.nio.file.Path)}. */
+    CHDIR("chdir", 10),
+    /** Resetting signal handlers or the signal mask in the child. */
+    SIGNALS("signals", 11),
+    /** Moving descriptors onto the child's numbers (stdin, stdout, stderr). */
+    DUP2("dup2", 12),
+    /** Closing every other descriptor in the child. */
+    CLOSE_FDS("close_fds", 13),
+    /** {@code execve()} of the program (and the {@code /bin/sh} retry for a script without #!). */
+    EXEC("execve", 14),
+    /** Getting a pidfd for a child whose spawn could not return one. */
+    PIDFD("pidfd_open", 15),
+    /** A step this version of the Java API does not know (a newer native core). */
+    UNKNOWN("unknown", -1);
+
+    private final String stepName;
+    private final int nativeCode;
+
+    SpawnStep(String stepName, int nativeCode) {
+        this.stepName = stepName;
+        this.nativeCode = nativeCode;
+    }
+
+    /**
+     * The short name used in messages: the C core's name for its steps.
+     *
+     * @return e.g. {@code "execve"}, {@code "chdir"}
+     */
+    public String stepName() {
+        return stepName;
+    }
+
+    /**
+     * The core's {@code fl_step} number.
+     *
+     * @return the number, or -1 for {@link #STDIO} and {@link #UNKNOWN}, which the core never reports
+     */
+    int nativeCode() {
+        return nativeCode;
+    }
+
+    static SpawnStep ofNative(int code) {
+        for (SpawnStep s : values()) {
+            if (s.nativeCode == code) {
+                return s;
+            }
+        }
+        return UNKNOWN;
+    }
+}

@@ -1,0 +1,410 @@
+package dev.forkless.internal;
+
+import java.io.IOException;
+
+/**
+ * The JNI surface of the C core ({@code native/include/forkless.h}), and nothing more.
+ *
+ * <p>Every native method is {@code private static native}, takes primitives and arrays only, and
+ * returns what the core returns: {@code >= 0} on success, {@code -errno} on failure. They are bound
+ * by {@code RegisterNatives} in the library's {@code JNI_OnLoad} ({@code native/jni/forkless_jni.c}),
+ * so the C function names are free and a missing method fails at load time, not at first call.
+ * The public static methods here are thin wrappers: they either pass the {@code -errno} through
+ * (where the caller has the context for a good message, e.g. a spawn) or throw an
+ * {@link ErrnoException} (where the call alone says everything, e.g. a pipe).
+ *
+ * <p>The {@code static final int} constants mirror the core's enums. {@code javac -h} turns them
+ * into {@code #define}s and the glue checks each against the core with {@code _Static_assert}, so
+ * the two sides cannot drift apart silently.
+ *
+ * <p>Loading: the static initializer asks {@link NativeLoader#ensureLoaded()} for the library.
+ * {@code JNI_OnLoad} itself looks this class up with {@code FindClass}, which initializes it; when
+ * the library is being loaded by {@code NativeLoader} on behalf of someone else (for example
+ * {@code Forkless.isAvailable()}), that nested {@code ensureLoaded()} runs in the thread that is
+ * already inside {@code System.load}, and the JDK answers a nested load of the library being loaded
+ * with success. Nothing here calls a native method during class initialization.
+ */
+public final class Native {
+    // fl_step, in the core's order (forkless.h). Stable numbers.
+    /** No failure. */
+    public static final int STEP_NONE = 0;
+    /** Options rejected before anything was created. */
+    public static final int STEP_VALIDATE = 1;
+    /** PATH search. */
+    public static final int STEP_RESOLVE = 2;
+    /** Parent-side allocation. */
+    public static final int STEP_PREPARE = 3;
+    /** clone3 / clone / fork. */
+    public static final int STEP_FORK = 4;
+    /** setsid in the child. */
+    public static final int STEP_SETSID = 5;
+    /** setpgid in the child. */
+    public static final int STEP_SETPGID = 6;
+    /** setgroups in the child. */
+    public static final int STEP_SETGROUPS = 7;
+    /** setgid in the child. */
+    public static final int STEP_SETGID = 8;
+    /** setuid in the child. */
+    public static final int STEP_SETUID = 9;
+    /** chdir in the child. */
+    public static final int STEP_CHDIR = 10;
+    /** Resetting signal handlers or the mask in the child. */
+    public static final int STEP_SIGNALS = 11;
+    /** Moving descriptors onto the child's numbers. */
+    public static final int STEP_DUP2 = 12;
+    /** Closing every other descriptor. */
+    public static final int STEP_CLOSE_FDS = 13;
+    /** execve. */
+    public static final int STEP_EXEC = 14;
+    /** pidfd_open after the spawn. */
+    public static final int STEP_PIDFD = 15;
+    /** One past the last step the core knows. */
+    public static final int STEP_COUNT = 16;
+
+    // fl_spawn_options.flags
+    /** setsid() in the child. */
+    public static final int SPAWN_NEW_SESSION = 1;
+    /** setpgid(0, pgid) in the child. */
+    public static final int SPAWN_NEW_PROCESS_GROUP = 1 << 1;
+    /** Set the gid. */
+    public static final int SPAWN_SET_GID = 1 << 2;
+    /** Set the uid. */
+    public static final int SPAWN_SET_UID = 1 << 3;
+    /** Set the supplementary groups. */
+    public static final int SPAWN_SET_GROUPS = 1 << 4;
+    /** Use the program as given even without a '/'. */
+    public static final int SPAWN_NO_PATH_SEARCH = 1 << 5;
+
+    // fl_exit_status.kind
+    /** The child exited; code is its exit code. */
+    public static final int EXITED = 1;
+    /** The child was killed by a signal; code is the signal number. */
+    public static final int SIGNALED = 2;
+
+    // fl_fd_open flags
+    /** Open for reading. */
+    public static final int OPEN_READ = 1;
+    /** Open for writing. */
+    public static final int OPEN_WRITE = 1 << 1;
+    /** Every write appends. */
+    public static final int OPEN_APPEND = 1 << 2;
+    /** Create if missing. */
+    public static final int OPEN_CREATE = 1 << 3;
+    /** With CREATE: fail if it exists. */
+    public static final int OPEN_EXCLUSIVE = 1 << 4;
+    /** Truncate to zero length. */
+    public static final int OPEN_TRUNCATE = 1 << 5;
+
+    // fl_spawn_strategy
+    /** clone3 with CLONE_PIDFD. */
+    public static final int STRATEGY_CLONE3 = 1;
+    /** clone with CLONE_PIDFD. */
+    public static final int STRATEGY_CLONE_PIDFD = 2;
+    /** clone, then pidfd_open. */
+    public static final int STRATEGY_PIDFD_OPEN = 3;
+    /** No pidfd at all. */
+    public static final int STRATEGY_PID_ONLY = 4;
+
+    /** Length of the {@code out} array of {@link #spawn}: handle, pid, failed step. */
+    public static final int SPAWN_OUT_LENGTH = 3;
+    /** Length of the {@code status} array of {@link #waitFor}. */
+    public static final int STATUS_LENGTH = 6;
+    /** Index in a status array: {@link #EXITED} or {@link #SIGNALED}. */
+    public static final int STATUS_KIND = 0;
+    /** Index in a status array: exit code or signal number. */
+    public static final int STATUS_CODE = 1;
+    /** Index in a status array: 1 if a core was dumped. */
+    public static final int STATUS_CORE = 2;
+    /** Index in a status array: user CPU time, microseconds. */
+    public static final int STATUS_USER_USEC = 3;
+    /** Index in a status array: system CPU time, microseconds. */
+    public static final int STATUS_SYSTEM_USEC = 4;
+    /** Index in a status array: peak resident set size, KiB. */
+    public static final int STATUS_MAX_RSS_KIB = 5;
+
+    /** errno values the Java side tests for (Linux numbers; the core reports Linux errno). */
+    public static final int EPERM = 1;
+    /** No such file or directory. */
+    public static final int ENOENT = 2;
+    /** No such process. */
+    public static final int ESRCH = 3;
+    /** Interrupted system call. */
+    public static final int EINTR = 4;
+    /** Bad file descriptor. */
+    public static final int EBADF = 9;
+    /** No child processes. */
+    public static final int ECHILD = 10;
+    /** Permission denied. */
+    public static final int EACCES = 13;
+    /** File exists. */
+    public static final int EEXIST = 17;
+    /** Not a directory. */
+    public static final int ENOTDIR = 20;
+    /** Is a directory. */
+    public static final int EISDIR = 21;
+    /** Invalid argument. */
+    public static final int EINVAL = 22;
+    /** Too many open files. */
+    public static final int EMFILE = 24;
+
+    static {
+        NativeLoader.ensureLoaded();
+    }
+
+    private Native() {
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // The native methods. Keep the list in sync with methods[] in forkless_jni.c.
+
+    private static native int spawn0(byte[] block, int argc, int envc, boolean hasCwd, int[] fdMap,
+                                     int flags, int pgid, int uid, int gid, int[] groups, long[] out);
+
+    private static native int wait0(long handle, int timeoutMillis, long[] status);
+
+    private static native int signal0(long handle, int sig);
+
+    private static native void close0(long handle);
+
+    private static native int processFd0(long handle);
+
+    private static native int reapOrphans0();
+
+    private static native int spawnStrategy0();
+
+    private static native int open0(byte[] path, int flags, int mode);
+
+    private static native int close1(int fd);
+
+    private static native int pipe0(int[] fds);
+
+    private static native byte[] stepName0(int step);
+
+    private static native byte[] errnoName0(int errno);
+
+    private static native byte[] strerror0(int errno);
+
+    private static native byte[] strategyName0(int strategy);
+
+    // ---------------------------------------------------------------------------------------
+    // Wrappers.
+
+    /**
+     * Starts a child ({@code fl_spawn}).
+     *
+     * @param block {@code program\0 argv[0]\0 ... argv[argc-1]\0 env[0]\0 ... [cwd\0]}
+     * @param argc number of argv strings, at least 1 (argv[0])
+     * @param envc number of {@code NAME=value} strings; negative to inherit this process's environ
+     * @param hasCwd whether the block ends with a working directory
+     * @param fdMap pairs (child fd, parent fd); the child gets exactly these descriptors
+     * @param flags {@code SPAWN_*}
+     * @param pgid with {@link #SPAWN_NEW_PROCESS_GROUP}
+     * @param uid with {@link #SPAWN_SET_UID}
+     * @param gid with {@link #SPAWN_SET_GID}
+     * @param groups with {@link #SPAWN_SET_GROUPS}; may be null otherwise
+     * @param out at least {@link #SPAWN_OUT_LENGTH} long: receives the handle and pid on success,
+     *     the failed step ({@code STEP_*}) on failure
+     * @return 0, or -errno
+     */
+    public static int spawn(byte[] block, int argc, int envc, boolean hasCwd, int[] fdMap, int flags,
+                            int pgid, int uid, int gid, int[] groups, long[] out) {
+        return spawn0(block, argc, envc, hasCwd, fdMap, flags, pgid, uid, gid, groups, out);
+    }
+
+    /**
+     * Waits for the child to exit ({@code fl_process_wait}).
+     *
+     * @param handle a live handle
+     * @param timeoutMillis negative: forever; 0: just check
+     * @param status at least {@link #STATUS_LENGTH} long; filled when the result is 1
+     * @return 1 exited, 0 timed out, -errno (-EINTR: interrupted by a signal handler)
+     */
+    public static int waitFor(long handle, int timeoutMillis, long[] status) {
+        return wait0(handle, timeoutMillis, status);
+    }
+
+    /**
+     * Sends a signal ({@code fl_process_signal}).
+     *
+     * @param handle a live handle
+     * @param sig the signal number; 0 only checks
+     * @return 0 sent, -ESRCH already exited (a recycled PID is never signalled), other -errno
+     */
+    public static int signal(long handle, int sig) {
+        return signal0(handle, sig);
+    }
+
+    /**
+     * Releases a handle ({@code fl_process_close}); an unreaped child goes to the orphan list.
+     * Must be the last call on the handle.
+     *
+     * @param handle a live handle
+     */
+    public static void close(long handle) {
+        close0(handle);
+    }
+
+    /**
+     * The descriptor that becomes readable when the child exits, owned by the handle.
+     *
+     * @param handle a live handle
+     * @return the pidfd, or -1 when the spawn strategy has none
+     */
+    public static int processFd(long handle) {
+        return processFd0(handle);
+    }
+
+    /**
+     * Reaps every orphaned child that has exited.
+     *
+     * @return how many orphans remain
+     */
+    public static int reapOrphans() {
+        return reapOrphans0();
+    }
+
+    /**
+     * The spawn strategy in use ({@code STRATEGY_*}).
+     *
+     * @return the strategy number
+     */
+    public static int spawnStrategy() {
+        return spawnStrategy0();
+    }
+
+    /**
+     * Opens a file, close-on-exec.
+     *
+     * @param path the path's bytes, without a terminator
+     * @param flags {@code OPEN_*}
+     * @param mode permission bits when a file is created
+     * @return the descriptor, or -errno
+     */
+    public static int open(byte[] path, int flags, int mode) {
+        return open0(path, flags, mode);
+    }
+
+    /**
+     * Closes a descriptor.
+     *
+     * @param fd the descriptor
+     * @return 0, or -errno (the descriptor is gone either way on Linux)
+     */
+    public static int closeFd(int fd) {
+        return close1(fd);
+    }
+
+    /**
+     * Creates a close-on-exec pipe.
+     *
+     * @return {read end, write end}
+     * @throws ErrnoException if the pipe could not be created (EMFILE, ENFILE)
+     */
+    public static int[] pipe() throws ErrnoException {
+        int[] fds = new int[2];
+        int rc = pipe0(fds);
+        if (rc < 0) {
+            throw new ErrnoException("pipe", -rc);
+        }
+        return fds;
+    }
+
+    /**
+     * The core's name of a spawn step.
+     *
+     * @param step a {@code STEP_*} value
+     * @return e.g. {@code "execve"}, {@code "chdir"}; {@code "unknown"} out of range
+     */
+    public static String stepName(int step) {
+        byte[] b = stepName0(step);
+        return b == null ? "unknown" : NativeStrings.decode(b);
+    }
+
+    /**
+     * The symbolic name of an errno value.
+     *
+     * @param errno a positive errno value
+     * @return e.g. {@code "ENOENT"}; {@code "errno <n>"} when the core does not know it
+     */
+    public static String errnoName(int errno) {
+        byte[] b = errnoName0(errno);
+        return b == null ? "errno " + errno : NativeStrings.decode(b);
+    }
+
+    /**
+     * The C library's description of an errno value.
+     *
+     * @param errno a positive errno value
+     * @return e.g. {@code "No such file or directory"}
+     */
+    public static String strerror(int errno) {
+        byte[] b = strerror0(errno);
+        return b == null ? "Unknown error " + errno : NativeStrings.decode(b);
+    }
+
+    /**
+     * The core's name of a spawn strategy.
+     *
+     * @param strategy a {@code STRATEGY_*} value
+     * @return the name, {@code "unknown"} when out of range
+     */
+    public static String strategyName(int strategy) {
+        byte[] b = strategyName0(strategy);
+        return b == null ? "unknown" : NativeStrings.decode(b);
+    }
+
+    /**
+     * {@code "No such file or directory (ENOENT)"}: the description and name of an errno value,
+     * the shape every Forkless message uses.
+     *
+     * @param errno a positive errno value
+     * @return the text
+     */
+    public static String describe(int errno) {
+        return strerror(errno) + " (" + errnoName(errno) + ")";
+    }
+
+    /**
+     * Fails with an {@link ErrnoException} if {@code rc} is negative.
+     *
+     * @param rc a core result
+     * @param what the operation, for the message
+     * @return rc when it is not negative
+     * @throws ErrnoException for a negative rc
+     */
+    public static int check(int rc, String what) throws ErrnoException {
+        if (rc < 0) {
+            throw new ErrnoException(what, -rc);
+        }
+        return rc;
+    }
+
+    /**
+     * An {@link IOException} for a failed native call that carries its errno.
+     */
+    public static final class ErrnoException extends IOException {
+        private static final long serialVersionUID = 1L;
+        /** The positive errno value. */
+        private final int errno;
+
+        /**
+         * Creates one; the message is {@code "<what>: <strerror> (<ENAME>)"}.
+         *
+         * @param what the operation that failed
+         * @param errno the positive errno value
+         */
+        public ErrnoException(String what, int errno) {
+            super(what + ": " + describe(errno));
+            this.errno = errno;
+        }
+
+        /**
+         * The errno value.
+         *
+         * @return a positive errno value
+         */
+        public int errno() {
+            return errno;
+        }
+    }
+}

@@ -1,0 +1,27 @@
+package dev.forkless.internal;
+
+/**
+ * A child's exit as the core reports it ({@code fl_exit_status}), before the public API gives it a
+ * friendlier shape ({@code dev.forkless.ExitStatus}).
+ *
+ * @param kind {@link Native#EXITED} or {@link Native#SIGNALED}
+ * @param code the exit code (0..255) or the signal number
+ * @param coreDumped with {@link Native#SIGNALED}: a core file was written
+ * @param userMicros CPU time in user mode, microseconds
+ * @param systemMicros CPU time in the kernel, microseconds
+ * @param maxRssKib peak resident set size, KiB
+ */
+public record RawExit(int kind, int code, boolean coreDumped, long userMicros, long systemMicros,
+                      long maxRssKib) {
+    /**
+     * Reads a status array filled by {@link Native#waitFor}.
+     *
+     * @param s the array, {@link Native#STATUS_LENGTH} long
+     * @return the exit
+     */
+    public static RawExit of(long[] s) {
+        return new RawExit((int) s[Native.STATUS_KIND], (int) s[Native.STATUS_CODE],
+                s[Native.STATUS_CORE] != 0, s[Native.STATUS_USER_USEC], s[Native.STATUS_SYSTEM_USEC],
+                s[Native.STATUS_MAX_RSS_KIB]);
+    }
+}

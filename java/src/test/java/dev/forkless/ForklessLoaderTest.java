@@ -1,0 +1,256 @@
+package dev.forkless;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import dev.forkless.internal.NativeLoader;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.URL;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.jar.JarEntry;
+import java.util.jar.JarOutputStream;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import java.util.stream.Stream;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The native library loader. Maven runs this class twice: Surefire on {@code target/classes}
+ * (the library is a plain file, loaded in place) and Failsafe on the packaged jar (the library is
+ * extracted); the system property {@code forkless.test.expectedSource} ({@code file} / {@code jar})
+ * says which, so each run checks that the path it was meant to exercise really was taken.
+ */
+class ForklessLoaderTest {
+    private static final String MISSING = "forkless_test_no_such_library";
+
+    private static URL bundledResource() {
+        String resource = NativeLoader.Request.fromSystemProperties().resourcePath();
+        return resource == null ? null : Forkless.class.getResource(resource);
+    }
+
+    private static String describe(Throwable t) {
+        StringWriter w = new StringWriter();
+        t.printStackTrace(new PrintWriter(w));
+        return w.toString();
+    }
+
+    @Test
+    void platformNamesAreNormalized() {
+        assertEquals("linux-x86_64", NativeLoader.platform("Linux", "amd64"));
+        assertEquals("linux-x86_64", NativeLoader.platform("Linux", "x86_64"));
+        assertEquals("linux-aarch64", NativeLoader.platform("Linux", "aarch64"));
+        assertEquals("linux-aarch64", NativeLoader.platform("Linux", "arm64"));
+        assertEquals("macos-aarch64", NativeLoader.platform("Mac OS X", "aarch64"));
+        assertEquals("windows-x86_64", NativeLoader.platform("Windows 11", "amd64"));
+        assertNull(NativeLoader.platform("", "amd64"));
+    }
+
+    @Test
+    void bundledLibraryLoadsOrTheCauseSaysWhy() {
+        boolean available = Forkless.isAvailable();
+        Optional<Throwable> cause = Forkless.unavailabilityCause();
+        if (bundledResource() != null) {
+            assertTrue(available, () -> "bundled library did not load:\n" + cause.map(ForklessLoaderTest::describe).orElse("?"));
+        }
+        if (available) {
+            assertEquals(Optional.empty(), cause);
+            assertTrue(Forkless.nativeLibraryLocation().isPresent());
+            assertDoesNotThrow(NativeLoader::ensureLoaded);
+        } else {
+            Throwable t = cause.orElseThrow();
+            assertTrue(t instanceof UnsatisfiedLinkError, t::toString);
+            assertTrue(t.getMessage().contains("1. system property forkless.library.path"), t.getMessage());
+            assertTrue(t.getMessage().contains("3. System.loadLibrary(\"forkless_jni\")"), t.getMessage());
+            assertEquals(Optional.empty(), Forkless.nativeLibraryLocation());
+            UnsatisfiedLinkError thrown = assertThrows(UnsatisfiedLinkError.class, NativeLoader::ensureLoaded);
+            assertEquals(t.getMessage(), thrown.getMessage());
+        }
+    }
+
+    @Test
+    void loadedFromTheExpectedPlace() throws Exception {
+        String expected = System.getProperty("forkless.test.expectedSource");
+        assumeTrue(expected != null, "not run by Maven");
+        assumeTrue(System.getProperty(NativeLoader.PATH_PROPERTY) == null, "explicit library path given");
+        URL url = bundledResource();
+        assumeTrue(url != null, "no JNI library built yet (native/jni is empty)");
+
+        String location = Forkless.nativeLibraryLocation().orElseThrow();
+        if (expected.equals("file")) {
+            assertEquals("file", url.getProtocol(), url::toString);
+            assertEquals(Path.of(url.toURI()).toString(), location);
+        } else {
+            assertEquals("jar", url.getProtocol(), url::toString);
+            Path loaded = Path.of(location);
+            Path base = Path.of(System.getProperty(NativeLoader.TMPDIR_PROPERTY, System.getProperty("java.io.tmpdir")));
+            assertTrue(loaded.startsWith(base), () -> location + " is not under " + base);
+            assertTrue(loaded.getFileName().toString().matches("libforkless_jni-[0-9a-f]{64}\\.so"), location);
+            try (var in = url.openStream()) {
+                assertArrayEquals(in.readAllBytes(), Files.readAllBytes(loaded));
+            }
+            // The jar's manifest carries the version.
+            assertFalse(Forkless.version().orElse("").isBlank());
+        }
+    }
+
+    @Test
+    void concurrentCallersAllSeeTheSameOutcome() throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(8);
+        try {
+            CyclicBarrier start = new CyclicBarrier(8);
+            List<Future<Boolean>> results = pool.invokeAll(IntStream.range(0, 8)
+                    .mapToObj(i -> (Callable<Boolean>) () -> {
+                        start.await();
+                        return Forkless.isAvailable();
+                    })
+                    .collect(Collectors.toList()));
+            for (Future<Boolean> r : results) {
+                assertEquals(Forkless.isAvailable(), r.get());
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void failureNamesEveryAttempt(@TempDir Path tmp) {
+        Path nowhere = tmp.resolve("nowhere/libforkless_jni.so");
+        NativeLoader.Outcome o = NativeLoader.attempt(
+                new NativeLoader.Request(nowhere.toString(), "linux-x86_64", MISSING, tmp));
+        assertFalse(o.isLoaded());
+        assertEquals(Optional.empty(), o.location());
+        String m = o.newError().getMessage();
+        assertTrue(m.contains("1. system property forkless.library.path=" + nowhere + ": no such file"), m);
+        assertTrue(m.contains("2. class-path resource /META-INF/native/linux-x86_64/lib" + MISSING + ".so: not found"), m);
+        assertTrue(m.contains("3. System.loadLibrary(\"" + MISSING + "\"): "), m);
+        // Only the attempt that threw contributes an error: it is the cause.
+        UnsatisfiedLinkError e = o.newError();
+        assertTrue(e.getCause() instanceof UnsatisfiedLinkError, () -> describe(e));
+        assertEquals(0, e.getSuppressed().length);
+        // A fresh instance each time, so callers may throw or decorate it.
+        assertNotEquals(System.identityHashCode(e), System.identityHashCode(o.newError()));
+    }
+
+    @Test
+    void explicitFileThatIsNotALibraryIsReported(@TempDir Path tmp) throws IOException {
+        // An ELF file that dlopen refuses: the java launcher is a position-independent executable
+        // (glibc >= 2.30 refuses those). A non-ELF file would do too, but makes HotSpot print a
+        // warning about the stack guard.
+        Path junk = Files.copy(Path.of(System.getProperty("java.home"), "bin", "java"), tmp.resolve("libjunk.so"));
+        NativeLoader.Outcome o = NativeLoader.attempt(new NativeLoader.Request(junk.toString(), null, MISSING, tmp));
+        assumeTrue(!o.isLoaded(), "this C library loads executables");
+        UnsatisfiedLinkError e = o.newError();
+        String m = e.getMessage();
+        assertTrue(m.contains("1. system property forkless.library.path=" + junk + ": "), m);
+        assertTrue(m.contains("2. class path: no bundled library"), m);
+        // The first failure is the cause, the later one (loadLibrary) is suppressed.
+        assertTrue(e.getCause().getMessage().contains(junk.toString()), () -> describe(e));
+        assertEquals(1, e.getSuppressed().length);
+    }
+
+    /** A jar holding one fake library; each test gets its own jar (jar URLs are cached by path). */
+    private static URL jarWithLibrary(Path dir, byte[] content) throws IOException {
+        Path jar = dir.resolve("lib.jar");
+        try (OutputStream out = Files.newOutputStream(jar); JarOutputStream j = new JarOutputStream(out)) {
+            j.putNextEntry(new JarEntry("META-INF/native/test/libdemo.so"));
+            j.write(content);
+            j.closeEntry();
+        }
+        return java.net.URI.create("jar:" + jar.toUri() + "!/META-INF/native/test/libdemo.so").toURL();
+    }
+
+    private static byte[] randomBytes(int n) {
+        byte[] b = new byte[n];
+        new Random(42).nextBytes(b);
+        return b;
+    }
+
+    private static List<Path> leftovers(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.filter(p -> p.getFileName().toString().endsWith(".tmp")).collect(Collectors.toList());
+        }
+    }
+
+    @Test
+    void extractionIsNamedByContentReusedAndRepaired(@TempDir Path tmp) throws Exception {
+        byte[] content = randomBytes(200_000);
+        URL url = jarWithLibrary(tmp, content);
+        Path cache = Files.createDirectory(tmp.resolve("cache"));
+
+        Path first = NativeLoader.extract(url, cache);
+        String hex = java.util.HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(content));
+        assertEquals(cache.resolve("libdemo-" + hex + ".so"), first);
+        assertArrayEquals(content, Files.readAllBytes(first));
+        Object inode = Files.readAttributes(first, "unix:ino").get("ino");
+
+        // Same content: the existing copy is reused, not rewritten.
+        assertEquals(first, NativeLoader.extract(url, cache));
+        assertEquals(inode, Files.readAttributes(first, "unix:ino").get("ino"));
+
+        // A damaged copy is replaced (atomically, so a new file).
+        Files.setPosixFilePermissions(first, PosixFilePermissions.fromString("rw-------"));
+        Files.write(first, "damaged".getBytes(StandardCharsets.US_ASCII));
+        assertEquals(first, NativeLoader.extract(url, cache));
+        assertArrayEquals(content, Files.readAllBytes(first));
+        assertNotEquals(inode, Files.readAttributes(first, "unix:ino").get("ino"));
+        assertEquals(List.of(), leftovers(cache));
+    }
+
+    @Test
+    void concurrentExtractionsLeaveOneIntactCopy(@TempDir Path tmp) throws Exception {
+        byte[] content = randomBytes(1_000_000);
+        URL url = jarWithLibrary(tmp, content);
+        Path cache = Files.createDirectory(tmp.resolve("cache"));
+        int n = 8;
+        ExecutorService pool = Executors.newFixedThreadPool(n);
+        try {
+            CyclicBarrier start = new CyclicBarrier(n);
+            List<Future<Path>> results = pool.invokeAll(IntStream.range(0, n)
+                    .mapToObj(i -> (Callable<Path>) () -> {
+                        start.await();
+                        Path p = NativeLoader.extract(url, cache);
+                        // Whoever renamed last, the file at that name is always complete.
+                        assertArrayEquals(content, Files.readAllBytes(p));
+                        return p;
+                    })
+                    .collect(Collectors.toList()));
+            Set<Path> paths = new HashSet<>();
+            for (Future<Path> r : results) {
+                paths.add(r.get());
+            }
+            assertEquals(1, paths.size(), paths::toString);
+        } finally {
+            pool.shutdownNow();
+        }
+        try (Stream<Path> s = Files.list(cache)) {
+            assertEquals(1, s.count());
+        }
+    }
+}

@@ -1,0 +1,68 @@
+package dev.forkless;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * The helper child for tests that need to see the world exactly as a JVM child does: started as
+ * {@code java -cp <test class path> dev.forkless.HelperMain <mode> ...}.
+ *
+ * <p>Modes:
+ * <ul>
+ *   <li>{@code dump FILE ARGS...}: writes to FILE, one per line: the arguments after FILE (as
+ *       Java strings, escaped), the working directory, then every environment variable sorted.</li>
+ *   <li>{@code exit CODE}: exits with CODE.</li>
+ * </ul>
+ */
+public final class HelperMain {
+    private HelperMain() {
+    }
+
+    public static void main(String[] args) throws IOException {
+        switch (args[0]) {
+            case "dump": {
+                StringBuilder sb = new StringBuilder();
+                for (int i = 2; i < args.length; i++) {
+                    sb.append("arg:").append(escape(args[i])).append('\n');
+                }
+                sb.append("cwd:").append(Path.of("").toAbsolutePath()).append('\n');
+                for (Map.Entry<String, String> e : new TreeMap<>(System.getenv()).entrySet()) {
+                    sb.append("env:").append(escape(e.getKey())).append('=').append(escape(e.getValue())).append('\n');
+                }
+                Files.writeString(Path.of(args[1]), sb, StandardCharsets.UTF_8);
+                break;
+            }
+            case "exit":
+                System.exit(Integer.parseInt(args[1]));
+                break;
+            default:
+                throw new IllegalArgumentException(args[0]);
+        }
+    }
+
+    static String escape(String s) {
+        return s.replace("\\", "\\\\").replace("\n", "\\n");
+    }
+
+    /** The command that starts this helper in a new JVM, for Command.of(List). */
+    static java.util.List<String> command(String... args) {
+        java.util.List<String> cmd = new java.util.ArrayList<>();
+        cmd.add(ProcessHandle.current().info().command().orElseThrow());
+        cmd.add("-Xshare:auto");
+        cmd.add("-XX:TieredStopAtLevel=1");
+        cmd.add("-cp");
+        try {
+            // This class needs nothing but itself: its own class-path root (test-classes).
+            cmd.add(Path.of(HelperMain.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toString());
+        } catch (java.net.URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+        cmd.add(HelperMain.class.getName());
+        cmd.addAll(java.util.List.of(args));
+        return cmd;
+    }
+}

@@ -1,0 +1,152 @@
+// The small pieces of the C API: step and errno names, strategy names, descriptor helpers.
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <set>
+#include <string>
+
+#include "test_util.h"
+
+namespace fltest {
+namespace {
+
+class ApiTest : public LeakCheckedTest {};
+
+TEST_F(ApiTest, StepNamesAreDistinctAndOutOfRangeIsUnknown) {
+    std::set<std::string> names;
+    for (int s = FL_STEP_NONE; s < FL_STEP_COUNT_; s++) {
+        const char *n = fl_step_name(s);
+        ASSERT_NE(n, nullptr) << s;
+        EXPECT_STRNE(n, "") << s;
+        EXPECT_STRNE(n, "unknown") << s;
+        names.insert(n);
+    }
+    EXPECT_EQ(names.size(), (size_t)FL_STEP_COUNT_);
+    EXPECT_STREQ(fl_step_name(-1), "unknown");
+    EXPECT_STREQ(fl_step_name(FL_STEP_COUNT_), "unknown");
+    EXPECT_STREQ(fl_step_name(1 << 30), "unknown");
+    EXPECT_STREQ(fl_step_name(FL_STEP_CHDIR), "chdir");
+    EXPECT_STREQ(fl_step_name(FL_STEP_EXEC), "execve");
+}
+
+// The step numbers are mirrored by the JNI layer and Java: they must not move.
+TEST_F(ApiTest, StepNumbersAreStable) {
+    EXPECT_EQ(FL_STEP_NONE, 0);
+    EXPECT_EQ(FL_STEP_VALIDATE, 1);
+    EXPECT_EQ(FL_STEP_RESOLVE, 2);
+    EXPECT_EQ(FL_STEP_PREPARE, 3);
+    EXPECT_EQ(FL_STEP_FORK, 4);
+    EXPECT_EQ(FL_STEP_SETSID, 5);
+    EXPECT_EQ(FL_STEP_SETPGID, 6);
+    EXPECT_EQ(FL_STEP_SETGROUPS, 7);
+    EXPECT_EQ(FL_STEP_SETGID, 8);
+    EXPECT_EQ(FL_STEP_SETUID, 9);
+    EXPECT_EQ(FL_STEP_CHDIR, 10);
+    EXPECT_EQ(FL_STEP_SIGNALS, 11);
+    EXPECT_EQ(FL_STEP_DUP2, 12);
+    EXPECT_EQ(FL_STEP_CLOSE_FDS, 13);
+    EXPECT_EQ(FL_STEP_EXEC, 14);
+    EXPECT_EQ(FL_STEP_PIDFD, 15);
+}
+
+TEST_F(ApiTest, ErrnoNames) {
+    EXPECT_STREQ(fl_errno_name(ENOENT), "ENOENT");
+    EXPECT_STREQ(fl_errno_name(EACCES), "EACCES");
+    EXPECT_STREQ(fl_errno_name(EMFILE), "EMFILE");
+    EXPECT_STREQ(fl_errno_name(ENOEXEC), "ENOEXEC");
+    EXPECT_STREQ(fl_errno_name(E2BIG), "E2BIG");
+    EXPECT_STREQ(fl_errno_name(EPERM), "EPERM");
+    EXPECT_STREQ(fl_errno_name(ESRCH), "ESRCH");
+    EXPECT_STREQ(fl_errno_name(EAGAIN), "EAGAIN");
+    EXPECT_STREQ(fl_errno_name(ENOTDIR), "ENOTDIR");
+    EXPECT_STREQ(fl_errno_name(EBADF), "EBADF");
+    EXPECT_STREQ(fl_errno_name(EINVAL), "EINVAL");
+    EXPECT_EQ(fl_errno_name(0), nullptr);
+    EXPECT_EQ(fl_errno_name(-ENOENT), nullptr);
+    EXPECT_EQ(fl_errno_name(100000), nullptr);
+}
+
+TEST_F(ApiTest, StrategyIsOneOfTheRungsAfterASpawn) {
+    RunSpec s;
+    s.argv = HelperArgv("exit", {"0"});
+    ASSERT_TRUE(RunHelper(s).spawned);
+    int strategy = fl_spawn_strategy_current();
+    EXPECT_GE(strategy, FL_STRATEGY_CLONE3);
+    EXPECT_LE(strategy, FL_STRATEGY_PID_ONLY);
+    if (!UnderValgrind()) {
+        // Linux >= 5.5 here, no filter: the top rung.
+        EXPECT_EQ(strategy, FL_STRATEGY_CLONE3) << StrategyName(strategy);
+    }
+}
+
+TEST_F(ApiTest, PipeIsCloexec) {
+    fl_fd p[2] = {-1, -1};
+    ASSERT_EQ(fl_fd_pipe(p), 0);
+    EXPECT_EQ(fcntl(p[0], F_GETFD), FD_CLOEXEC);
+    EXPECT_EQ(fcntl(p[1], F_GETFD), FD_CLOEXEC);
+    EXPECT_EQ(fcntl(p[0], F_GETFL) & O_ACCMODE, O_RDONLY);
+    EXPECT_EQ(fcntl(p[1], F_GETFL) & O_ACCMODE, O_WRONLY);
+    EXPECT_EQ(write(p[1], "x", 1), 1);
+    char c = 0;
+    EXPECT_EQ(read(p[0], &c, 1), 1);
+    EXPECT_EQ(c, 'x');
+    EXPECT_EQ(fl_fd_close(p[0]), 0);
+    EXPECT_EQ(fl_fd_close(p[1]), 0);
+}
+
+TEST_F(ApiTest, OpenFlags) {
+    TempDir d;
+    std::string path = d.Join("f");
+    mode_t mask = umask(0);
+    umask(mask);
+    fl_fd fd = -1;
+    EXPECT_EQ(fl_fd_open(path.c_str(), FL_OPEN_READ, 0, &fd), -ENOENT);
+    ASSERT_EQ(fl_fd_open(path.c_str(), FL_OPEN_WRITE | FL_OPEN_CREATE | FL_OPEN_EXCLUSIVE, 0640, &fd),
+              0);
+    EXPECT_EQ(fcntl(fd, F_GETFD), FD_CLOEXEC);
+    EXPECT_EQ(fcntl(fd, F_GETFL) & O_ACCMODE, O_WRONLY);
+    EXPECT_EQ(write(fd, "hello", 5), 5);
+    EXPECT_EQ(fl_fd_close(fd), 0);
+    struct stat st;
+    ASSERT_EQ(stat(path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0640u & ~(unsigned)mask);
+
+    fl_fd again = -1;
+    EXPECT_EQ(fl_fd_open(path.c_str(), FL_OPEN_WRITE | FL_OPEN_CREATE | FL_OPEN_EXCLUSIVE, 0640, &again),
+              -EEXIST);
+
+    ASSERT_EQ(fl_fd_open(path.c_str(), FL_OPEN_READ | FL_OPEN_WRITE, 0, &fd), 0);
+    EXPECT_EQ(fcntl(fd, F_GETFL) & O_ACCMODE, O_RDWR);
+    EXPECT_EQ(fl_fd_close(fd), 0);
+
+    ASSERT_EQ(fl_fd_open(path.c_str(), FL_OPEN_WRITE | FL_OPEN_APPEND, 0, &fd), 0);
+    EXPECT_NE(fcntl(fd, F_GETFL) & O_APPEND, 0);
+    EXPECT_EQ(write(fd, "!", 1), 1);
+    EXPECT_EQ(fl_fd_close(fd), 0);
+    ASSERT_EQ(stat(path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_size, 6);
+
+    ASSERT_EQ(fl_fd_open(path.c_str(), FL_OPEN_WRITE | FL_OPEN_TRUNCATE, 0, &fd), 0);
+    EXPECT_EQ(fl_fd_close(fd), 0);
+    ASSERT_EQ(stat(path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_size, 0);
+
+    ASSERT_EQ(fl_fd_open(path.c_str(), FL_OPEN_READ, 0, &fd), 0);
+    EXPECT_EQ(fcntl(fd, F_GETFL) & O_ACCMODE, O_RDONLY);
+    EXPECT_EQ(fl_fd_close(fd), 0);
+}
+
+TEST_F(ApiTest, CloseTwiceIsEBADF) {
+    fl_fd p[2];
+    ASSERT_EQ(fl_fd_pipe(p), 0);
+    EXPECT_EQ(fl_fd_close(p[0]), 0);
+    EXPECT_EQ(fl_fd_close(p[0]), -EBADF);
+    EXPECT_EQ(fl_fd_close(p[1]), 0);
+    EXPECT_EQ(fl_fd_close(-1), -EBADF);
+}
+
+}  // namespace
+}  // namespace fltest
