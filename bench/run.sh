@@ -21,13 +21,19 @@ mkdir -p "$results"
 : >"$results/commands.txt"
 
 if [[ ${QUICK:-0} == 1 ]]; then
-    forks=2 wi=1 w=1s i=2 r=1s c_iters=400 c_warmup=50 c_rounds=10 c4_iters=200 c4_fork=5
+    forks=2 wi=1 w=1s i=2 r=1s c_iters=400 c_warmup=50 c_rounds=10 c4_iters=200 c4_fork=5 split_iters=300
 else
-    forks=5 wi=3 w=1s i=5 r=1s c_iters=2000 c_warmup=200 c_rounds=20 c4_iters=1000 c4_fork=20
+    forks=5 wi=3 w=1s i=5 r=1s c_iters=2000 c_warmup=200 c_rounds=20 c4_iters=1000 c4_fork=20 split_iters=2000
 fi
 
+# Echoes a command (arguments with spaces in single quotes, so it can be pasted back) and runs it.
 run() {
-    printf '+ %s\n' "$*" | tee -a "$results/commands.txt" >&2
+    local shown='' a
+    for a in "$@"; do
+        [[ $a == *[[:space:]]* ]] && a="'$a'"
+        shown+="${shown:+ }$a"
+    done
+    printf '+ %s\n' "$shown" | tee -a "$results/commands.txt" >&2
     "$@"
 }
 
@@ -36,7 +42,10 @@ machine() {
         echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
         echo "nproc: $(nproc)"
         echo "kernel: $(uname -r)"
-        echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+        echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" \
+            "(family $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | tr -d ' ')," \
+            "model $(grep -m1 '^model[[:space:]]*:' /proc/cpuinfo | cut -d: -f2 | tr -d ' ')," \
+            "$(grep -qw hypervisor /proc/cpuinfo && echo 'virtual machine' || echo 'bare metal'))"
         echo "memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
         echo "glibc: $(getconf GNU_LIBC_VERSION)"
         echo "thp: $(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || echo n/a)"
@@ -71,6 +80,9 @@ jmh() { # name java extra-jvm-args
         -bm sample -tu us -f "$forks" -wi "$wi" -w "$w" -i "$i" -r "$r" \
         -rf json -rff "$results/jmh-$name.json" >"$results/jmh-$name.log" 2>&1 ||
         { tail -40 "$results/jmh-$name.log" >&2; exit 1; }
+    # JMH pretty-prints; the same JSON on one line is a third of the size (the raw histograms stay).
+    python3 -c 'import json, sys; p = sys.argv[1]; d = json.load(open(p)); json.dump(d, open(p, "w"), separators=(",", ":"))' \
+        "$results/jmh-$name.json"
     grep -E '^Benchmark +Mode|SpawnBenchmark\.[A-Za-z0-9]+(:p0\.50)? ' "$results/jmh-$name.log" || true
 }
 big='-Xms4g -Xmx4g -XX:+AlwaysPreTouch'
@@ -79,6 +91,14 @@ jmh jdk17-small "$jdk17/bin/java" ''
 jmh jdk17-4g "$jdk17/bin/java" "$big"
 jmh jdk25-small "$jdk25/bin/java" ''
 jmh jdk25-4g "$jdk25/bin/java" "$big"
+
+# ---- Diagnostic: spawn() and waitFor() timed apart, from Java (compare with spawn_bench's
+#      "fl_spawn alone" line) -------------------------------------------------------------------
+for v in 17 25; do
+    java_v=jdk$v
+    run "${!java_v}/bin/java" --enable-native-access=ALL-UNNAMED -cp "$jar" dev.forkless.bench.SpawnSplit \
+        "$split_iters" "$split_iters" | tee "$results/split-jdk$v.txt"
+done
 
 # ---- C with 4 GiB touched: fork grows, the vfork-style methods should not -----------------------
 run "$here/c/build/spawn_bench" --touch-gib 4 --iters "$c4_iters" --fork-iters "$c4_fork" \

@@ -219,8 +219,9 @@ def main():
               % (key, x.name, x.jvm, x.vm_version, x.forks, " ".join(x.jvm_args or [])))
     for meta, f in ((c_small_meta, "c-small.json"), (c_4g_meta, "c-4g.json")):
         if meta:
-            w("- `%s`: core strategy %s, touched %.0f GiB, VmRSS %d KiB"
-              % (f, meta["forkless_strategy"], meta["touch_gib"], meta["vmrss_kib"]))
+            w("- `%s`: core strategy %s, touched %.0f GiB, VmRSS %d KiB; fl_spawn alone p50 %.0f µs"
+              % (f, meta["forkless_strategy"], meta["touch_gib"], meta["vmrss_kib"],
+                 meta.get("forkless_spawn_only_p50", float("nan"))))
 
     text = "\n".join(lines) + "\n"
     if out_path:

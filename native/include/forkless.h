@@ -117,7 +117,11 @@ typedef struct fl_exit_status {
     int core_dumped;       /* with FL_SIGNALED: a core file was written */
     int64_t user_usec;     /* CPU time of the child in user mode, microseconds */
     int64_t system_usec;   /* CPU time of the child in the kernel, microseconds */
-    int64_t max_rss_kib;   /* peak resident set size, KiB */
+    /* Peak resident set size, KiB. Linux caveat: at execve the kernel folds the resident size of
+     * the address space being left into this figure, and a child spawned by any method (fork,
+     * vfork, posix_spawn, clone3) leaves its parent's. So it is max(child's peak, spawning
+     * process's RSS at the spawn): from a JVM with 1 GiB resident, at least 1 GiB. */
+    int64_t max_rss_kib;
 } fl_exit_status;
 
 /* Sends signal sig. 0 if sent; -ESRCH if the child has already exited (whether or not it was

@@ -176,8 +176,15 @@ int fl_process_signal(fl_process *p, int sig) {
     } else if (p->pidfd >= 0) {
         /* A zombie still accepts signals; "already exited" is the clearer answer. */
         rc = await_pidfd(p->pidfd, 0);
-        if (rc == 0) rc = FL_SYS4(SYS_pidfd_send_signal, p->pidfd, sig, NULL, 0);
-        else if (rc > 0) rc = -ESRCH;
+        if (rc == 0) {
+            rc = FL_SYS4(SYS_pidfd_send_signal, p->pidfd, sig, NULL, 0);
+            /* pidfd_open without pidfd_send_signal (a seccomp profile that knows only one of
+             * them): the child is alive and unreaped while we hold the lock, so its PID is
+             * still its own. */
+            if (rc == -ENOSYS) rc = FL_SYS2(SYS_kill, p->pid, sig);
+        } else if (rc > 0) {
+            rc = -ESRCH;
+        }
     } else {
         /* Unreaped while we hold the lock, so the PID cannot have been recycled. */
         siginfo_t si;

@@ -331,7 +331,7 @@ static int cmp_int(const void *a, const void *b) {
 }
 
 static int validate(const fl_spawn_options *o) {
-    if (o == NULL || o->program == NULL || o->program[0] == '\0') return -EINVAL;
+    if (o == NULL || o->program == NULL) return -EINVAL;
     if (o->nfds > 0 && o->fds == NULL) return -EINVAL;
     if (o->ngroups > 0 && o->groups == NULL) return -EINVAL;
     const unsigned known = FL_SPAWN_NEW_SESSION | FL_SPAWN_NEW_PROCESS_GROUP | FL_SPAWN_SET_GID |
@@ -528,7 +528,10 @@ int fl_spawn(const fl_spawn_options *opts, fl_process **out, fl_spawn_error *err
 
     struct prepared pr;
     memset(&pr, 0, sizeof pr);
-    rc = fl_resolve_program(opts->program, opts->envp, opts->cwd, opts->flags, &pr.resolved);
+    /* As execvp: an empty name is not found. */
+    rc = opts->program[0] == '\0'
+             ? -ENOENT
+             : fl_resolve_program(opts->program, opts->envp, opts->cwd, opts->flags, &pr.resolved);
     if (rc < 0) {
         error->step = FL_STEP_RESOLVE;
         error->err = -rc;

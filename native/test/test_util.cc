@@ -422,8 +422,12 @@ bool RunForked(const std::function<void()> &body, int timeout_s) {
         alarm((unsigned)timeout_s);
         body();
         // Whatever the body spawned must be gone too (grandchildren are invisible to the parent).
-        EXPECT_TRUE(ChildPids().empty()) << "the forked test body left a child process";
+        std::vector<int> kids = ChildPids();
+        EXPECT_TRUE(kids.empty()) << "the forked test body left a child process";
         EXPECT_FALSE(HasWaitableChild()) << "the forked test body left a zombie";
+        // Don't let them outlive us as orphans of init.
+        for (int kid : kids) kill(kid, SIGKILL);
+        for (int kid : kids) waitpid(kid, nullptr, 0);
         _exit(::testing::Test::HasFailure() ? 1 : 0);
     }
     close(rp[1]);

@@ -118,8 +118,10 @@ public final class Main {
                 seconds(usage.systemCpuTime())));
         sb.append(String.format(Locale.ROOT, "\tElapsed (wall clock) time (seconds): %.3f%n",
                 seconds(elapsed)));
+        // Linux folds the address space a process leaves at execve into its peak RSS, and every
+        // spawn method leaves the launcher's: say so rather than print a misleading figure.
         sb.append("\tMaximum resident set size (kbytes): ").append(usage.maxRssBytes() / 1024)
-                .append('\n');
+                .append(" (includes this JVM's resident size at the spawn)\n");
         sb.append("\tSpawned with: ").append(Native.strategyName(Native.spawnStrategy()))
                 .append('\n');
         err.print(sb);
