@@ -254,8 +254,8 @@ public final class Command {
         Objects.requireNonNull(s, STREAM_NAMES[stream]);
         if (!s.allows(stream == 0)) {
             throw new IllegalArgumentException(STREAM_NAMES[stream] + " cannot be " + s
-                    + (stream == 0 ? ": an output setting; use Stdio.fromFile for input"
-                                   : ": an input setting; use Stdio.file or Stdio.appendTo for output"));
+                    + (stream == 0 ? ": an output setting; use Stdio.read for input"
+                                   : ": an input setting; use Stdio.file or Stdio.append for output"));
         }
         return s;
     }
@@ -266,7 +266,7 @@ public final class Command {
      * @param stdio where stdin comes from
      * @return a new command
      * @throws IllegalArgumentException for an output-only setting ({@link Stdio#file},
-     *     {@link Stdio#appendTo})
+     *     {@link Stdio#append})
      */
     public Command stdin(Stdio stdio) {
         return with(args, directory, envClear, envChanges, checkStdio(stdio, 0), stdout, stderr, flags,
@@ -278,7 +278,7 @@ public final class Command {
      *
      * @param stdio where stdout goes
      * @return a new command
-     * @throws IllegalArgumentException for an input-only setting ({@link Stdio#fromFile})
+     * @throws IllegalArgumentException for an input-only setting ({@link Stdio#read})
      */
     public Command stdout(Stdio stdio) {
         return with(args, directory, envClear, envChanges, stdin, checkStdio(stdio, 1), stderr, flags,
@@ -290,7 +290,7 @@ public final class Command {
      *
      * @param stdio where stderr goes
      * @return a new command
-     * @throws IllegalArgumentException for an input-only setting ({@link Stdio#fromFile})
+     * @throws IllegalArgumentException for an input-only setting ({@link Stdio#read})
      */
     public Command stderr(Stdio stdio) {
         return with(args, directory, envClear, envChanges, stdin, stdout, checkStdio(stdio, 2), flags,

@@ -13,8 +13,8 @@ import java.util.Objects;
  * its own copy. A file that cannot be opened fails the spawn with a {@link ProcessStartException}
  * whose step is {@link SpawnStep#STDIO}.
  *
- * <p>Some kinds only make sense in one direction: {@link #fromFile(Path)} is for stdin only;
- * {@link #file(Path)} and {@link #appendTo(Path)} are for stdout and stderr only. The
+ * <p>Some kinds only make sense in one direction: {@link #read(Path)} is for stdin only;
+ * {@link #file(Path)} and {@link #append(Path)} are for stdout and stderr only. The
  * {@link Command} setters reject the other combinations with an {@link IllegalArgumentException}.
  *
  * <p>Instances are immutable and may be shared between commands and threads.
@@ -72,7 +72,7 @@ public final class Stdio {
      * @param path the file, relative to this JVM's working directory
      * @return the setting
      */
-    public static Stdio appendTo(Path path) {
+    public static Stdio append(Path path) {
         return new Stdio(Kind.APPEND_FILE, Objects.requireNonNull(path, "path"), null);
     }
 
@@ -82,7 +82,7 @@ public final class Stdio {
      * @param path the file, relative to this JVM's working directory
      * @return the setting
      */
-    public static Stdio fromFile(Path path) {
+    public static Stdio read(Path path) {
         return new Stdio(Kind.READ_FILE, Objects.requireNonNull(path, "path"), null);
     }
 
@@ -136,8 +136,8 @@ public final class Stdio {
     }
 
     /**
-     * Like {@code "inherit"}, {@code "nul"}, {@code "file(out.txt)"}, {@code "appendTo(log)"},
-     * {@code "fromFile(in.txt)"}, {@code "fd(OwnedFd[5])"}.
+     * Like {@code "inherit"}, {@code "nul"}, {@code "file(out.txt)"}, {@code "append(log)"},
+     * {@code "read(in.txt)"}, {@code "fd(OwnedFd[5])"}.
      */
     @Override
     public String toString() {
@@ -149,9 +149,9 @@ public final class Stdio {
             case WRITE_FILE:
                 return "file(" + path + ")";
             case APPEND_FILE:
-                return "appendTo(" + path + ")";
+                return "append(" + path + ")";
             case READ_FILE:
-                return "fromFile(" + path + ")";
+                return "read(" + path + ")";
             default:
                 return "fd(" + fd + ")";
         }

@@ -138,9 +138,9 @@ class BadInputTest {
         assertEquals(SpawnStep.STDIO, e.step());
         // A later stream failing must close the earlier ones (the leak check verifies it).
         e = startFails(Command.of("/bin/true").stdin(Stdio.nul()).stdout(Stdio.file(tmp.resolve("ok")))
-                .stderr(Stdio.appendTo(bad)));
+                .stderr(Stdio.append(bad)));
         assertTrue(e.getMessage().contains(": open stderr " + bad + ": "), e.getMessage());
-        e = startFails(Command.of("/bin/cat").stdin(Stdio.fromFile(bad)));
+        e = startFails(Command.of("/bin/cat").stdin(Stdio.read(bad)));
         assertTrue(e.getMessage().contains(": open stdin " + bad + ": "), e.getMessage());
     }
 

@@ -61,21 +61,21 @@ class StdioTest {
     }
 
     @Test
-    void appendToAppends() throws Exception {
+    void appendAppends() throws Exception {
         Path log = tmp.resolve("log.txt");
-        Command cmd = Command.of("/bin/echo", "line").stdout(Stdio.appendTo(log));
+        Command cmd = Command.of("/bin/echo", "line").stdout(Stdio.append(log));
         ok(cmd);
         ok(cmd);
         assertEquals("line\nline\n", Procs.read(log));
     }
 
     @Test
-    void fromFileFeedsStdin() throws Exception {
+    void readFeedsStdin() throws Exception {
         Path in = tmp.resolve("in.txt");
         Path out = tmp.resolve("out.txt");
         byte[] data = "ünïcode\nand\0binary\n".getBytes(StandardCharsets.UTF_8);
         Files.write(in, data);
-        ok(Command.of("/bin/cat").stdin(Stdio.fromFile(in)).stdout(Stdio.file(out)));
+        ok(Command.of("/bin/cat").stdin(Stdio.read(in)).stdout(Stdio.file(out)));
         assertEquals(new String(data, StandardCharsets.UTF_8), Procs.read(out));
     }
 
@@ -123,14 +123,14 @@ class StdioTest {
         Path p = tmp.resolve("x");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Command.of("cat").stdin(Stdio.file(p)));
-        assertEquals("stdin cannot be file(" + p + "): an output setting; use Stdio.fromFile for input", e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> Command.of("cat").stdin(Stdio.appendTo(p)));
-        assertTrue(e.getMessage().startsWith("stdin cannot be appendTo("), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> Command.of("cat").stdout(Stdio.fromFile(p)));
-        assertEquals("stdout cannot be fromFile(" + p + "): an input setting; use Stdio.file or Stdio.appendTo for output",
+        assertEquals("stdin cannot be file(" + p + "): an output setting; use Stdio.read for input", e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Command.of("cat").stdin(Stdio.append(p)));
+        assertTrue(e.getMessage().startsWith("stdin cannot be append("), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Command.of("cat").stdout(Stdio.read(p)));
+        assertEquals("stdout cannot be read(" + p + "): an input setting; use Stdio.file or Stdio.append for output",
                 e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> Command.of("cat").stderr(Stdio.fromFile(p)));
-        assertTrue(e.getMessage().startsWith("stderr cannot be fromFile("), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () -> Command.of("cat").stderr(Stdio.read(p)));
+        assertTrue(e.getMessage().startsWith("stderr cannot be read("), e.getMessage());
         assertFalse(Files.exists(p));
     }
 
@@ -138,12 +138,12 @@ class StdioTest {
     void stdioValues() throws Exception {
         Path p = Path.of("out.txt");
         assertEquals(Stdio.file(p), Stdio.file(p));
-        assertFalse(Stdio.file(p).equals(Stdio.appendTo(p)));
+        assertFalse(Stdio.file(p).equals(Stdio.append(p)));
         assertEquals("inherit", Stdio.inherit().toString());
         assertEquals("nul", Stdio.nul().toString());
         assertEquals("file(out.txt)", Stdio.file(p).toString());
-        assertEquals("appendTo(out.txt)", Stdio.appendTo(p).toString());
-        assertEquals("fromFile(out.txt)", Stdio.fromFile(p).toString());
+        assertEquals("append(out.txt)", Stdio.append(p).toString());
+        assertEquals("read(out.txt)", Stdio.read(p).toString());
         try (OwnedFd.Pipe pipe = OwnedFd.pipe()) {
             assertEquals("fd(OwnedFd[" + pipe.reader().rawFd() + "])", Stdio.fd(pipe.reader()).toString());
         }
