@@ -57,7 +57,9 @@ const char *fl_step_name(int step);
 const char *fl_errno_name(int err);
 
 /* One descriptor for the child: child_fd becomes a copy of the parent's parent_fd. The child gets
- * exactly the descriptors listed and nothing else (0, 1 and 2 included: list them to inherit). */
+ * exactly the descriptors listed and nothing else (0, 1 and 2 included: list them to inherit).
+ * A child_fd at or above RLIMIT_NOFILE, or a parent_fd that is not open, fails at
+ * FL_STEP_VALIDATE with EBADF. */
 typedef struct fl_fd_map {
     int child_fd;
     fl_fd parent_fd;
@@ -65,14 +67,21 @@ typedef struct fl_fd_map {
 
 /* fl_spawn_options.flags */
 enum {
-    FL_SPAWN_NEW_SESSION = 1u << 0,       /* setsid() in the child */
-    FL_SPAWN_NEW_PROCESS_GROUP = 1u << 1, /* setpgid(0, pgid) in the child; pgid 0 = its own */
+    FL_SPAWN_NEW_SESSION = 1u << 0,       /* setsid() in the child: also a group of its own */
+    FL_SPAWN_NEW_PROCESS_GROUP = 1u << 1, /* setpgid(0, pgid) in the child; pgid 0 = its own.
+                                             With NEW_SESSION only pgid 0 is valid (EINVAL) */
     FL_SPAWN_SET_GID = 1u << 2,           /* gid */
     FL_SPAWN_SET_UID = 1u << 3,           /* uid */
     FL_SPAWN_SET_GROUPS = 1u << 4,        /* groups[0..ngroups) (ngroups may be 0: drop all) */
     FL_SPAWN_NO_PATH_SEARCH = 1u << 5     /* use program as given even if it has no '/' */
 };
 
+/* The child's signal state at execve: every handler the parent installed is back to SIG_DFL,
+ * SIGPIPE is SIG_DFL even if the parent ignores it, other ignored signals stay ignored (POSIX
+ * semantics of execve), and the signal mask is empty whatever the calling thread's was.
+ *
+ * The PATH search runs with the parent's credentials, also when the child changes uid/gid; a
+ * search that finds only candidates it may not execute fails at FL_STEP_RESOLVE with EACCES. */
 typedef struct fl_spawn_options {
     /* A path, or a bare name searched in PATH like execvp: the PATH of envp when envp is given and
      * sets PATH, else this process's PATH, else "/bin:/usr/bin". Relative paths (and relative PATH
@@ -100,8 +109,8 @@ typedef struct fl_spawn_error {
 typedef struct fl_process fl_process; /* opaque */
 
 /* Starts a child. On success returns 0 and stores a new handle in *out; the caller must
- * fl_process_close it. On failure returns -errno, fills *error (may be NULL) and leaves nothing
- * behind: no zombie, no descriptor, no memory. */
+ * fl_process_close it. On failure returns -errno, sets *out to NULL (out NULL is EINVAL), fills
+ * *error (may be NULL) and leaves nothing behind: no zombie, no descriptor, no memory. */
 int fl_spawn(const fl_spawn_options *opts, fl_process **out, fl_spawn_error *error);
 
 int64_t fl_process_pid(const fl_process *p);
@@ -124,16 +133,17 @@ typedef struct fl_exit_status {
     int64_t max_rss_kib;
 } fl_exit_status;
 
-/* Sends signal sig. 0 if sent; -ESRCH if the child has already exited (whether or not it was
- * reaped): a recycled PID is never signalled. sig 0 only checks. */
+/* Sends signal sig (0..64; else -EINVAL). 0 if sent; -ESRCH if the child has already exited
+ * (whether or not it was reaped): a recycled PID is never signalled. sig 0 only checks. */
 int fl_process_signal(fl_process *p, int sig);
 
-/* Waits up to timeout_ms (< 0: forever, 0: just check). Returns 1 and fills *status once the child
- * has exited (every later call returns the same status), 0 on timeout, -EINTR if a signal handler
- * interrupted the wait, other -errno on failure. */
+/* Waits up to timeout_ms (< 0: forever, 0: just check). Returns 1 and fills *status (may be NULL)
+ * once the child has exited (every later call returns the same status), 0 on timeout, -EINTR if a
+ * signal handler interrupted the wait (the caller keeps its own deadline), -ECHILD if something
+ * else in the process reaped the child (a waitpid(-1)), other -errno on failure. */
 int fl_process_wait(fl_process *p, int timeout_ms, fl_exit_status *status);
 
-/* Releases the handle. A child that has not been reaped is not killed: it is put on an orphan list
+/* Releases the handle (NULL is ignored). A child that has not been reaped is not killed: it is put on an orphan list
  * and reaped later (by fl_reap_orphans, which fl_spawn and fl_process_close also run), so it never
  * stays a zombie for long. */
 void fl_process_close(fl_process *p);

@@ -247,7 +247,9 @@ FL_CHILD static int child_main(void *arg) {
         rc = FL_SYS0(SYS_setsid);
         if (rc < 0) return child_fail(plan, FL_STEP_SETSID, rc);
     }
-    if (plan->flags & FL_SPAWN_NEW_PROCESS_GROUP) {
+    /* After setsid the child already leads a group of its own, and setpgid would fail (EPERM
+     * for a session leader): validate() only lets pgid 0 through with a new session. */
+    if ((plan->flags & FL_SPAWN_NEW_PROCESS_GROUP) && !(plan->flags & FL_SPAWN_NEW_SESSION)) {
         rc = FL_SYS2(SYS_setpgid, 0, plan->pgid);
         if (rc < 0) return child_fail(plan, FL_STEP_SETPGID, rc);
     }
@@ -338,8 +340,15 @@ static int validate(const fl_spawn_options *o) {
                            FL_SPAWN_SET_UID | FL_SPAWN_SET_GROUPS | FL_SPAWN_NO_PATH_SEARCH;
     if (o->flags & ~known) return -EINVAL;
     if ((o->flags & FL_SPAWN_NEW_PROCESS_GROUP) && o->pgid < 0) return -EINVAL;
+    /* A new session is a new group led by the child; it cannot join another one. */
+    if ((o->flags & FL_SPAWN_NEW_SESSION) && (o->flags & FL_SPAWN_NEW_PROCESS_GROUP) && o->pgid != 0)
+        return -EINVAL;
+    struct rlimit nofile = {.rlim_cur = RLIM_INFINITY};
+    if (o->nfds > 0) getrlimit(RLIMIT_NOFILE, &nofile);
     for (size_t i = 0; i < o->nfds; i++) {
         if (o->fds[i].child_fd < 0 || o->fds[i].child_fd >= INT32_MAX / 2) return -EINVAL;
+        /* dup2 onto a number at or above the limit fails in the child; say so here instead. */
+        if ((rlim_t)o->fds[i].child_fd >= nofile.rlim_cur) return -EBADF;
         if (o->fds[i].parent_fd < 0) return -EBADF;
         for (size_t j = 0; j < i; j++) {
             if (o->fds[j].child_fd == o->fds[i].child_fd) return -EINVAL;

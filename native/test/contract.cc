@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <set>
@@ -19,14 +20,18 @@ namespace fltest {
 
 namespace {
 
-void ExpectSpawnFailsAt(const std::string &program, const char *cwd, int step, int err) {
+void ExpectSpawnFailsAt(const std::string &program, const char *cwd, int step, int err,
+                        const std::vector<std::string> *env = nullptr) {
     auto fds = OpenFds();
     CStrings argv(HelperArgv("exit", {"0"}));
+    CStrings envp;
+    if (env != nullptr) envp = CStrings(*env);
     fl_fd_map map[] = {{2, 2}};
     fl_spawn_options o{};
     o.program = program.c_str();
     o.argv = argv.get();
     o.cwd = cwd;
+    o.envp = env != nullptr ? envp.get() : nullptr;
     o.fds = map;
     o.nfds = 1;
     fl_process *p = nullptr;
@@ -37,7 +42,8 @@ void ExpectSpawnFailsAt(const std::string &program, const char *cwd, int step, i
     EXPECT_EQ(e.err, err);
     if (rc == 0) {
         fl_exit_status st{};
-        fl_process_wait(p, -1, &st);
+        fl_process_signal(p, SIGKILL);
+        fl_process_wait(p, 10000, &st);
         fl_process_close(p);
         return;
     }
@@ -93,7 +99,7 @@ void CheckSpawnContract(int expected) {
         EXPECT_GE(elapsed, 119);
         EXPECT_LT(elapsed, 5000);
         EXPECT_EQ(fl_process_signal(p, SIGTERM), 0);
-        ASSERT_EQ(fl_process_wait(p, -1, &st), 1);
+        ASSERT_EQ(fl_process_wait(p, 10000, &st), 1);
         EXPECT_EQ(st.kind, FL_SIGNALED);
         EXPECT_EQ(st.code, SIGTERM);
         EXPECT_EQ(fl_process_signal(p, SIGKILL), -ESRCH);
@@ -102,6 +108,37 @@ void CheckSpawnContract(int expected) {
         EXPECT_EQ(fl_process_wait(p, 0, &again), 1);
         EXPECT_EQ(again.kind, FL_SIGNALED);
         EXPECT_EQ(again.code, SIGTERM);
+        fl_process_close(p);
+    }
+    // A signal handler interrupts a blocking wait, forever or timed: -EINTR. A periodic timer
+    // (not a thread: pthread_create itself needs clone3 or clone) keeps signalling until the wait
+    // returns, in case a signal lands before the wait blocks.
+    {
+        fl_process *p = SpawnSleeper();
+        ASSERT_NE(p, nullptr);
+        struct sigaction sa, old;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_sigaction = OnSignalNoop;
+        sa.sa_flags = SA_SIGINFO;  // no SA_RESTART
+        sigemptyset(&sa.sa_mask);
+        ASSERT_EQ(sigaction(SIGUSR1, &sa, &old), 0);
+        struct sigevent sev;
+        memset(&sev, 0, sizeof sev);
+        sev.sigev_notify = SIGEV_SIGNAL;
+        sev.sigev_signo = SIGUSR1;
+        timer_t timer;
+        ASSERT_EQ(timer_create(CLOCK_MONOTONIC, &sev, &timer), 0);
+        struct itimerspec every_20ms = {{0, 20000000}, {0, 20000000}};
+        ASSERT_EQ(timer_settime(timer, 0, &every_20ms, nullptr), 0);
+        fl_exit_status st{};
+        EXPECT_EQ(fl_process_wait(p, -1, &st), -EINTR);
+        EXPECT_EQ(fl_process_wait(p, 10000, &st), -EINTR);
+        struct itimerspec off = {{0, 0}, {0, 0}};
+        timer_settime(timer, 0, &off, nullptr);
+        timer_delete(timer);
+        sigaction(SIGUSR1, &old, nullptr);
+        EXPECT_EQ(fl_process_wait(p, 0, &st), 0);  // still running
+        KillAndWait(p);
         fl_process_close(p);
     }
     // A timed wait that ends because the child exits; then a zombie that must not be signalled.
@@ -117,7 +154,7 @@ void CheckSpawnContract(int expected) {
         ASSERT_NE(p, nullptr);
         AwaitExitWithoutReaping(p);
         EXPECT_EQ(fl_process_signal(p, SIGTERM), -ESRCH);
-        EXPECT_EQ(fl_process_wait(p, -1, &st), 1);
+        EXPECT_EQ(fl_process_wait(p, 10000, &st), 1);
         EXPECT_EQ(st.kind, FL_EXITED);
         EXPECT_EQ(st.code, 0);
         fl_process_close(p);
@@ -128,7 +165,7 @@ void CheckSpawnContract(int expected) {
         ASSERT_NE(p, nullptr);
         int old_pid = (int)fl_process_pid(p);
         fl_exit_status st{};
-        ASSERT_EQ(fl_process_wait(p, -1, &st), 1);
+        ASSERT_EQ(fl_process_wait(p, 10000, &st), 1);
         int impostor = RecyclePid(old_pid);
         EXPECT_EQ(fl_process_signal(p, SIGKILL), -ESRCH);
         if (impostor > 0) {
@@ -180,7 +217,8 @@ void CheckSpawnContract(int expected) {
         ExpectSpawnFailsAt(d.Join("missing"), nullptr, FL_STEP_EXEC, ENOENT);
         std::string cwd = d.Join("no-such-dir");
         ExpectSpawnFailsAt(SelfExe(), cwd.c_str(), FL_STEP_CHDIR, ENOENT);
-        ExpectSpawnFailsAt("fl-contract-not-in-path", nullptr, FL_STEP_RESOLVE, ENOENT);
+        std::vector<std::string> env = {"PATH=" + d.path() + ":/nonexistent-fl"};
+        ExpectSpawnFailsAt("fl-contract-not-in-path", nullptr, FL_STEP_RESOLVE, ENOENT, &env);
     }
     // Orphans are reaped.
     {
@@ -285,7 +323,9 @@ void CheckNoParentHandlerRunsInChild() {
         ExpectNothingLeft(fds);
     }
     EXPECT_EQ(g_sigsys_pid, 0) << "the parent's SIGSYS handler ran in the child (pid "
-                               << g_sigsys_pid << ", child " << child_pid << ")";
+                               << g_sigsys_pid << "); fl_spawn returned " << rc << ", step "
+                               << fl_step_name(e.step) << ", errno " << e.err << ", child pid "
+                               << child_pid;
 
     // The trap itself works: here, in the parent, the handler runs.
     g_sigsys_pid = 0;

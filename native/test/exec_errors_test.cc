@@ -81,6 +81,14 @@ struct Opts {
     fl_spawn_options o;
 };
 
+// Drops this (forked) process to nobody if it runs as root, so changing credentials is denied.
+void DropPrivileges() {
+    if (geteuid() != 0) return;
+    ASSERT_EQ(setgroups(0, nullptr), 0) << strerror(errno);
+    ASSERT_EQ(setresgid(65534, 65534, 65534), 0) << strerror(errno);
+    ASSERT_EQ(setresuid(65534, 65534, 65534), 0) << strerror(errno);
+}
+
 // --- resolve -----------------------------------------------------------------------------------
 
 TEST_F(ExecFailureTest, ProgramNotFoundInPath) {
@@ -90,9 +98,29 @@ TEST_F(ExecFailureTest, ProgramNotFoundInPath) {
     ExpectSpawnFails(o.o, FL_STEP_RESOLVE, ENOENT);
 }
 
+// envp NULL: this process's PATH is searched. (A PATH entry this user may not search, like
+// /root/bin for nobody, makes the answer EACCES, as with execvp: hence a PATH of our own.)
 TEST_F(ExecFailureTest, ProgramNotFoundInThisProcessPath) {
-    Opts o("fl-no-such-program-anywhere-7f3a");
-    ExpectSpawnFails(o.o, FL_STEP_RESOLVE, ENOENT);
+    RunForked([] {
+        TempDir d1, d2;
+        ASSERT_EQ(setenv("PATH", (d1.path() + ":" + d2.path()).c_str(), 1), 0);
+        Opts o("fl-no-such-program-anywhere-7f3a");
+        ExpectSpawnFails(o.o, FL_STEP_RESOLVE, ENOENT);
+    });
+}
+
+// A PATH directory that cannot be searched counts as EACCES (execvp does the same: execve says
+// EACCES for a path through it), unless a later entry has the program.
+TEST_F(ExecFailureTest, UnsearchablePathDirectoryIsEACCES) {
+    TempDir d1, d2;  // out here: removed by this process, not by the unprivileged fork
+    std::string locked = d1.MkDir("locked");
+    ASSERT_EQ(chmod(locked.c_str(), 0), 0);
+    RunForked([&] {
+        DropPrivileges();  // root searches anything
+        Opts o("fl-behind-a-locked-dir");
+        o.SetEnv({"PATH=" + locked + ":" + d2.path()});
+        ExpectSpawnFails(o.o, FL_STEP_RESOLVE, EACCES);
+    });
 }
 
 TEST_F(ExecFailureTest, OnlyANonExecutableFileInPathIsEACCES) {
@@ -132,6 +160,21 @@ TEST_F(ExecFailureTest, DirectoryInPathIsSkipped) {
     RunResult r = RunHelper(s);
     ASSERT_TRUE(r.spawned);
     EXPECT_EQ(r.status.code, 8);
+}
+
+// PATH entries that are missing, not directories, or empty-named files are passed over.
+TEST_F(ExecFailureTest, UnusablePathEntriesAreSkipped) {
+    TempDir d1, d2;
+    std::string file = d1.WriteFile("not-a-dir", "", 0644);
+    d2.LinkSelf("prog");
+    std::vector<std::string> env = {"PATH=" + d1.Join("missing") + ":" + file + ":" + d2.path()};
+    RunSpec s;
+    s.program = "prog";
+    s.argv = HelperArgv("exit", {"10"}, 1, "prog");
+    s.envp = &env;
+    RunResult r = RunHelper(s);
+    ASSERT_TRUE(r.spawned);
+    EXPECT_EQ(r.status.code, 10);
 }
 
 TEST_F(ExecFailureTest, EarlierExecutablePathEntryWins) {
@@ -245,14 +288,6 @@ TEST_F(ExecFailureTest, SetpgidToANonexistentGroup) {
     ExpectSpawnFails(o.o, FL_STEP_SETPGID, EPERM);
 }
 
-// Drops this (forked) process to nobody if it runs as root, so changing credentials is denied.
-void DropPrivileges() {
-    if (geteuid() != 0) return;
-    ASSERT_EQ(setgroups(0, nullptr), 0) << strerror(errno);
-    ASSERT_EQ(setresgid(65534, 65534, 65534), 0) << strerror(errno);
-    ASSERT_EQ(setresuid(65534, 65534, 65534), 0) << strerror(errno);
-}
-
 TEST_F(ExecFailureTest, SetuidDenied) {
     RunForked([] {
         DropPrivileges();
@@ -318,7 +353,8 @@ TEST_F(ExecFailureTest, CredentialsAreAppliedWhenAllowed) {
 // --- descriptors -------------------------------------------------------------------------------
 
 // dup2 onto a number at or above RLIMIT_NOFILE fails in the child with EBADF.
-TEST_F(ExecFailureTest, Dup2FailsAboveTheDescriptorLimit) {
+// A child number at or above RLIMIT_NOFILE can never be made: refused before anything starts.
+TEST_F(ExecFailureTest, ChildFdAboveTheDescriptorLimitIsRefusedUpFront) {
     RunForked([] {
         struct rlimit rl;
         ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &rl), 0);
@@ -327,8 +363,28 @@ TEST_F(ExecFailureTest, Dup2FailsAboveTheDescriptorLimit) {
         int fd = MemFd("dup2-target");
         Opts o(SelfExe(), HelperArgv("exit", {"0"}));
         o.map[1] = {100, fd};
-        ExpectSpawnFails(o.o, FL_STEP_DUP2, EBADF);
+        ExpectSpawnFails(o.o, FL_STEP_VALIDATE, EBADF);
         close(fd);
+    });
+}
+
+// The child itself fails to move a colliding source out of the way: parent fd 63 must become
+// child fd 0 while child fd 63 takes parent fd 0, so 63 has to move above every number in the
+// map (64), which RLIMIT_NOFILE = 64 forbids.
+TEST_F(ExecFailureTest, Dup2FailsWhenACollidingSourceCannotMove) {
+    RunForked([] {
+        struct rlimit rl;
+        ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &rl), 0);
+        rl.rlim_cur = 64;
+        ASSERT_EQ(setrlimit(RLIMIT_NOFILE, &rl), 0);
+        int mem = MemFd("dup2-collision");
+        ASSERT_EQ(dup3(mem, 63, O_CLOEXEC), 63);
+        close(mem);
+        Opts o(SelfExe(), HelperArgv("exit", {"0"}));
+        o.map[0] = {0, 63};
+        o.map[1] = {63, 0};
+        ExpectSpawnFails(o.o, FL_STEP_DUP2, EINVAL);
+        close(63);
     });
 }
 

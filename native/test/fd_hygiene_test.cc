@@ -9,12 +9,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <set>
 #include <thread>
 
@@ -295,6 +297,30 @@ TEST_F(FdHygieneTest, ManyOpenParentDescriptorsAreAllClosed) {
         EXPECT_LT(NowMs() - t0, 5000);
         EXPECT_EQ(Keys(got), (std::set<int>{0, 1})) << Dump(got);
     });
+}
+
+// The race CLOEXEC cannot close: another thread creates descriptors without O_CLOEXEC (a
+// library calling pipe(), or a JNI library) while we spawn. They must still not reach the child.
+TEST_F(FdHygieneTest, DescriptorsOpenedConcurrentlyWithoutCloexecNeverLeak) {
+    std::atomic<bool> stop{false};
+    std::thread opener([&] {
+        while (!stop.load()) {
+            int p[2];
+            if (pipe(p) == 0) {
+                close(p[0]);
+                close(p[1]);
+            }
+            // A blocking point: under valgrind (one thread runs at a time) a loop of pipe/close
+            // alone never hands the CPU back to the spawning thread.
+            sched_yield();
+        }
+    });
+    for (int i = 0; i < 150; i++) {
+        auto got = ChildFds({}, 1);
+        ASSERT_EQ(Keys(got), (std::set<int>{1})) << "spawn " << i << ":\n" << Dump(got);
+    }
+    stop = true;
+    opener.join();
 }
 
 // Access modes and status flags belong to the open file description the child shares.

@@ -17,7 +17,8 @@
 //   fdcount           exit with the number of open descriptors (for a child that has none)
 //   sigs              the SigPnd/SigBlk/SigIgn/SigCgt lines of /proc/self/status
 //   sleep [MS [CODE]] sleep forever, or MS milliseconds, then exit with CODE (default 0)
-//   burn MS MIB       touch MIB MiB of fresh memory, then spin until MS ms of user CPU time
+//   burn MS MIB [SYS] touch MIB MiB of fresh memory, spin until MS ms of user CPU time, then read
+//                     /dev/zero until SYS ms of system CPU time
 //   ids               "pid ppid sid pgid uid euid gid egid ngroups [group...]"
 //   write FD TEXT     write TEXT to FD; exit 0 if it all went, else 1
 //   cat               copy fd 0 to OUTFD
@@ -125,6 +126,12 @@ long UserCpuMs() {
     return ru.ru_utime.tv_sec * 1000L + ru.ru_utime.tv_usec / 1000;
 }
 
+long SystemCpuMs() {
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_stime.tv_sec * 1000L + ru.ru_stime.tv_usec / 1000;
+}
+
 void DieBySignal(int sig) {
     signal(sig, SIG_DFL);
     sigset_t set;
@@ -196,6 +203,9 @@ int HelperMain(int argc, char **argv, const char *mode, int first_arg) {
             pos = end + 1;
         }
     } else if (m == "sleep") {
+        // A sleeper never outlives the test that started it, even one killed by a timeout.
+        prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+        if (getppid() == 1) _exit(117);
         if (arg(0) != nullptr) {
             long ms = atol(arg(0));
             struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -217,6 +227,14 @@ int HelperMain(int argc, char **argv, const char *mode, int first_arg) {
         volatile unsigned long x = 0;
         while (UserCpuMs() < ms) {
             for (int i = 0; i < 100000; i++) x = x + (unsigned long)i;
+        }
+        if (arg(2) != nullptr) {
+            long sys_ms = atol(arg(2));
+            int zero = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+            static char sink[1 << 20];
+            while (zero >= 0 && SystemCpuMs() < sys_ms) {
+                if (read(zero, sink, sizeof sink) < 0) _exit(125);
+            }
         }
     } else if (m == "ids") {
         gid_t groups[256];
@@ -270,6 +288,9 @@ int main(int argc, char **argv) {
     if (const char *mode = getenv("FL_TEST_HELPER")) return HelperMain(argc, argv, mode, argc);
 
     fltest::g_self_exe = ResolveSelf();
+    // Orphans of forked test processes come back to us instead of init, so the leak check of the
+    // running test sees them (and kills them) instead of leaving them behind.
+    prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
     ::testing::InitGoogleTest(&argc, argv);
     return RUN_ALL_TESTS();
 }

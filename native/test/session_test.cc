@@ -65,6 +65,15 @@ TEST_F(SessionTest, NewProcessGroupOfItsOwn) {
     EXPECT_EQ(ids.sid, getsid(0));
 }
 
+// Both flags with pgid 0: after setsid() the child already leads a new group of its own, so this
+// asks for nothing more. (A setpgid(0, 0) after setsid() fails with EPERM: a session leader
+// cannot change its group, so doing it literally makes this combination always fail.)
+TEST_F(SessionTest, NewSessionAndNewProcessGroupTogether) {
+    Ids ids = ChildIds(FL_SPAWN_NEW_SESSION | FL_SPAWN_NEW_PROCESS_GROUP, 0);
+    EXPECT_EQ(ids.sid, ids.pid);
+    EXPECT_EQ(ids.pgid, ids.pid);
+}
+
 // Seen from outside while the child runs, and a second child joining the first one's group.
 TEST_F(SessionTest, JoinAnExistingProcessGroup) {
     CStrings argv(HelperArgv("sleep"));

@@ -51,18 +51,9 @@ class CStrings {
     std::vector<const char *> ptrs_;
 };
 
-// What a spawn of a helper returned.
-struct Spawned {
-    int rc = 0;
-    fl_spawn_error error{-1, -1};
-    fl_process *proc = nullptr;
-};
-
-// fl_spawn with the options given, after filling in the usual defaults. The caller owns proc.
-Spawned SpawnRaw(const fl_spawn_options &opts);
-
-// Runs a helper to completion: fd 1 is a pipe read to EOF, fd 2 is this process's stderr, plus
-// `extra` mappings. Fails the test (non-fatally) if the spawn fails.
+// RunHelper runs a helper to completion: fd 1 (or out_child_fd) is a pipe read to EOF, fd 2 is
+// this process's stderr, plus the `extra` mappings. Fails the test (non-fatally) if the spawn
+// fails or the helper does not finish within 15 s (then it is killed).
 struct RunResult {
     bool spawned = false;
     fl_spawn_error error{};
@@ -88,7 +79,7 @@ struct RunSpec {
 RunResult RunHelper(const RunSpec &spec);
 
 // Spawns a helper that sleeps until killed (or for `ms` milliseconds when ms >= 0), with fds 1
-// and 2 mapped to this process's stderr. Fatal-fails the test on error.
+// and 2 mapped to this process's stderr. Fails the test and returns NULL if the spawn fails.
 fl_process *SpawnSleeper(int ms = -1);
 // Kills (SIGKILL) and waits; expects FL_SIGNALED / SIGKILL unless the child had already exited.
 void KillAndWait(fl_process *p);
@@ -175,6 +166,12 @@ int InstallSeccomp(const std::vector<SeccompRule> &rules);
 
 // Strategy helpers.
 std::string StrategyName(int s);
+// Whether this process may call clone3 at all: clone3(NULL, 0) is EINVAL where it exists, ENOSYS
+// or EPERM where a kernel, valgrind or a seccomp profile denies it. (Kernels 5.3 and 5.4 have
+// clone3 but not CLONE_CLEAR_SIGHAND; there the top rung is FL_STRATEGY_CLONE_PIDFD anyway.)
+bool Clone3Available();
+// The rung a process that is denied nothing should settle on.
+int ExpectedTopStrategy();
 
 // Time in milliseconds (CLOCK_MONOTONIC).
 int64_t NowMs();
