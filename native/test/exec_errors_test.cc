@@ -383,7 +383,15 @@ TEST_F(ExecFailureTest, Dup2FailsWhenACollidingSourceCannotMove) {
         Opts o(SelfExe(), HelperArgv("exit", {"0"}));
         o.map[0] = {0, 63};
         o.map[1] = {63, 0};
-        ExpectSpawnFails(o.o, FL_STEP_DUP2, EINVAL);
+        // The kernel answers F_DUPFD at the limit with EINVAL; valgrind, which keeps descriptors
+        // of its own near the limit, answers EMFILE. Either way the step is dup2.
+        fl_process *p = nullptr;
+        fl_spawn_error e{-1, -1};
+        int rc = fl_spawn(&o.o, &p, &e);
+        EXPECT_TRUE(rc == -EINVAL || rc == -EMFILE) << "got " << rc << " (" << ErrName(-rc) << ")";
+        EXPECT_EQ(e.step, FL_STEP_DUP2) << "got step " << fl_step_name(e.step);
+        EXPECT_EQ(e.err, -rc);
+        if (rc == 0) fl_process_close(p);
         close(63);
     });
 }
