@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds and runs every Forkless benchmark, writes the raw results under bench/results/ and prints
-# the summary tables that docs/benchmarks.md quotes. Not part of CI. About 12 minutes on 2 cores.
+# the summary tables that docs/benchmarks.md quotes. Not part of CI. About 8 minutes on 2 cores.
 #
 #   bench/run.sh                 everything (installs the root build into ~/.m2 first)
 #   QUICK=1 bench/run.sh         a smoke run: 2 forks, short iterations (numbers not for the doc)
@@ -33,6 +33,7 @@ run() {
         [[ $a == *[[:space:]]* ]] && a="'$a'"
         shown+="${shown:+ }$a"
     done
+    shown=${shown//$root\//} # paths relative to the repository root, where they can be pasted
     printf '+ %s\n' "$shown" | tee -a "$results/commands.txt" >&2
     "$@"
 }

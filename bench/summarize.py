@@ -183,6 +183,8 @@ def main():
         j("jdk25-small", "forklessTrue"), 1.1)
     add("ProcessBuilder JDK 17: 4 GiB heap / default heap", j("jdk17-4g", "processBuilderTrue"),
         j("jdk17-small", "processBuilderTrue"))
+    add("ProcessBuilder JDK 25: 4 GiB heap / default heap", j("jdk25-4g", "processBuilderTrue"),
+        j("jdk25-small", "processBuilderTrue"))
     add("C, core: 4 GiB touched / small", c_4g.get("forkless"), c_small.get("forkless"))
     for m in ("vfork", "posix_spawn", "fork"):
         add("C, %s / core (small)" % m, c_small.get(m), c_small.get("forkless"))
