@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <set>
+#include <thread>
 #include <string>
 
 #include "test_util.h"
@@ -144,6 +146,70 @@ TEST_F(ApiTest, CloseTwiceIsEBADF) {
     EXPECT_EQ(fl_fd_close(p[0]), -EBADF);
     EXPECT_EQ(fl_fd_close(p[1]), 0);
     EXPECT_EQ(fl_fd_close(-1), -EBADF);
+}
+
+}  // namespace
+}  // namespace fltest
+
+namespace fltest {
+namespace {
+
+// Writable shared anonymous mappings of this process: the child stacks (MAP_SHARED | MAP_ANONYMOUS
+// shows as "/dev/zero (deleted)" in /proc/self/maps; the guard page is a line of its own, ---s).
+int SharedAnonMappings() {
+    FILE *f = fopen("/proc/self/maps", "re");
+    if (f == nullptr) return -1;
+    int n = 0;
+    char line[512];
+    while (fgets(line, sizeof line, f) != nullptr) {
+        if (strstr(line, " rw-s ") != nullptr && strstr(line, "/dev/zero (deleted)") != nullptr) n++;
+    }
+    fclose(f);
+    return n;
+}
+
+class ChildStackTest : public LeakCheckedTest {};
+
+// Each spawning thread keeps one child stack for its later spawns and gives it back when it
+// exits: a thread reuses its own, and threads that come and go leave no mappings behind.
+TEST_F(ChildStackTest, ThreadsReuseTheirStackAndReleaseItWhenTheyExit) {
+    auto spawn_ok = [] {
+        RunSpec s;
+        s.argv = HelperArgv("exit", {"0"});
+        RunResult r = RunHelper(s);
+        return r.spawned && r.status.kind == FL_EXITED && r.status.code == 0;
+    };
+    int before = SharedAnonMappings();
+    ASSERT_GE(before, 0);
+
+    int during_first = -1, during_last = -1;
+    bool ok = true;
+    std::thread lone([&] {
+        ok = ok && spawn_ok();
+        during_first = SharedAnonMappings();
+        for (int i = 0; i < 5; i++) ok = ok && spawn_ok();
+        during_last = SharedAnonMappings();
+    });
+    lone.join();
+    EXPECT_TRUE(ok);
+    EXPECT_EQ(during_first, before + 1) << "a fresh thread maps one stack";
+    EXPECT_EQ(during_last, before + 1) << "and reuses it";
+    EXPECT_EQ(SharedAnonMappings(), before) << "and unmaps it when it exits";
+
+    for (int round = 0; round < 3; round++) {
+        std::vector<std::thread> threads;
+        std::atomic<int> failures{0};
+        for (int t = 0; t < 8; t++) {
+            threads.emplace_back([&] {
+                for (int i = 0; i < 3; i++) {
+                    if (!spawn_ok()) failures++;
+                }
+            });
+        }
+        for (auto &t : threads) t.join();
+        EXPECT_EQ(failures.load(), 0);
+        EXPECT_EQ(SharedAnonMappings(), before) << "round " << round;
+    }
 }
 
 }  // namespace
