@@ -137,33 +137,43 @@ static int await_pid(int64_t pid, int timeout_ms) {
     }
 }
 
+/* The status if the handle already has one (1), or that it has none (-ECHILD), else 0. */
+static int known_result(fl_process *p, fl_exit_status *status) {
+    pthread_mutex_lock(&p->lock);
+    int rc = p->reaped || p->lost ? finished_locked(p, status) : 0;
+    pthread_mutex_unlock(&p->lock);
+    return rc;
+}
+
+/* Reaps without blocking: 1 with the status, 0 if still running, -errno. */
+static int try_reap(fl_process *p, fl_exit_status *status) {
+    pthread_mutex_lock(&p->lock);
+    int rc = reap_locked(p, 1);
+    if (rc == 1) rc = finished_locked(p, status);
+    pthread_mutex_unlock(&p->lock);
+    return rc;
+}
+
 int fl_process_wait(fl_process *p, int timeout_ms, fl_exit_status *status) {
+    int rc = known_result(p, status);
+    if (rc != 0) return rc;
+    if (timeout_ms == 0) return try_reap(p, status);
+
     int64_t deadline = timeout_ms > 0 ? now_ms() + timeout_ms : 0;
     for (;;) {
-        pthread_mutex_lock(&p->lock);
-        int rc = reap_locked(p, 1);
-        if (rc == 1) rc = finished_locked(p, status);
-        pthread_mutex_unlock(&p->lock);
-        if (rc != 0) return rc;
-
+        /* Block without the lock (other threads may signal or reap meanwhile), then reap. */
         int left = timeout_ms;
         if (timeout_ms > 0) {
             int64_t l = deadline - now_ms();
-            if (l <= 0) return 0;
-            left = (int)l;
+            left = l > 0 ? (int)l : 0;
         }
-        if (timeout_ms == 0) return 0;
         rc = p->pidfd >= 0 ? await_pidfd(p->pidfd, left) : await_pid(p->pid, left);
-        if (rc <= 0) {
-            if (rc == -ECHILD) { /* stolen while we waited without the lock */
-                pthread_mutex_lock(&p->lock);
-                rc = reap_locked(p, 1);
-                if (rc == 1) rc = finished_locked(p, status);
-                pthread_mutex_unlock(&p->lock);
-            }
-            return rc;
-        }
-        /* Exited (or another thread reaped it meanwhile): loop to collect the status. */
+        if (rc == -ECHILD) return try_reap(p, status); /* reaped by another thread, or stolen */
+        if (rc < 0) return rc;
+        if (rc == 0) return try_reap(p, status); /* the deadline: one last look */
+        /* A thread that reaped it first left the status in the handle; try_reap returns it. */
+        rc = try_reap(p, status);
+        if (rc != 0) return rc;
     }
 }
 
