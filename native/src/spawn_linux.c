@@ -366,7 +366,11 @@ static int validate(const fl_spawn_options *o) {
  * Each spawning thread maps one and keeps it until the thread exits: mapping and unmapping per
  * spawn cost about 20 µs (4% of a /bin/true spawn+wait), mostly munmap's TLB shootdown across
  * the JVM's threads. Reuse is safe because CLONE_VFORK returns only once the child has exec'd or
- * exited, so no child still runs on it; a thread cannot be in two spawns at once. */
+ * exited, so no child still runs on it; a thread cannot be in two spawns at once.
+ *
+ * Hazard: the mapping is MAP_SHARED, so a process that fork()s would share it with its copy, and
+ * both could spawn on the same pages at once. A pthread_atfork handler drops the forking thread's
+ * stack in the new process (other threads do not exist there). */
 static pthread_key_t stack_key;
 static int stack_key_ok;
 static pthread_once_t stack_key_once = PTHREAD_ONCE_INIT;
@@ -378,8 +382,16 @@ static size_t stack_mapping_len(void) {
 
 static void unmap_stack(void *base) { munmap(base, stack_mapping_len()); }
 
+static void forget_stack_after_fork(void) {
+    if (thread_stack == NULL) return;
+    unmap_stack(thread_stack);
+    thread_stack = NULL;
+    pthread_setspecific(stack_key, NULL);
+}
+
 static void create_stack_key(void) {
-    stack_key_ok = pthread_key_create(&stack_key, unmap_stack) == 0;
+    stack_key_ok = pthread_key_create(&stack_key, unmap_stack) == 0 &&
+                   pthread_atfork(NULL, NULL, forget_stack_after_fork) == 0;
 }
 
 static void *map_stack(void) {

@@ -3,9 +3,11 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <set>
 #include <thread>
 #include <string>
@@ -210,6 +212,65 @@ TEST_F(ChildStackTest, ThreadsReuseTheirStackAndReleaseItWhenTheyExit) {
         EXPECT_EQ(failures.load(), 0);
         EXPECT_EQ(SharedAnonMappings(), before) << "round " << round;
     }
+}
+
+// Start addresses of the writable shared anonymous mappings (child stacks).
+std::set<std::string> SharedAnonStarts() {
+    std::set<std::string> starts;
+    FILE *f = fopen("/proc/self/maps", "re");
+    if (f == nullptr) return starts;
+    char line[512];
+    while (fgets(line, sizeof line, f) != nullptr) {
+        if (strstr(line, " rw-s ") != nullptr && strstr(line, "/dev/zero (deleted)") != nullptr) {
+            starts.insert(std::string(line, strcspn(line, "-")));
+        }
+    }
+    fclose(f);
+    return starts;
+}
+
+// A process that fork()s must not share the forking thread's child stack with its copy (the
+// mapping is MAP_SHARED): the copy gets a stack of its own, and both can spawn at the same time.
+TEST_F(ChildStackTest, AForkedCopyDoesNotShareTheStack) {
+    RunSpec warm;
+    warm.argv = HelperArgv("exit", {"0"});
+    ASSERT_TRUE(RunHelper(warm).spawned);  // this thread now has its stack
+    std::set<std::string> parent = SharedAnonStarts();
+    ASSERT_FALSE(parent.empty());
+
+    // Spawn in a loop here while a forked copy does the same; a shared stack would have two
+    // children running on the same pages and some would crash or exit with the wrong code.
+    pid_t copy = fork();
+    ASSERT_GE(copy, 0);
+    if (copy == 0) {
+        int bad = 0;
+        for (const std::string &start : SharedAnonStarts()) bad += parent.count(start) ? 1 : 0;
+        if (bad != 0) _exit(3);  // still mapped in the copy: the handler did not run
+        for (int i = 0; i < 300; i++) {
+            RunSpec s;
+            s.argv = HelperArgv("exit", {std::to_string(i % 200)});
+            RunResult r = RunHelper(s);
+            if (!r.spawned || r.status.kind != FL_EXITED || r.status.code != i % 200) _exit(4);
+        }
+        _exit(0);
+    }
+    // This (the forking) thread spawns until the copy is done, on the stack it had before.
+    int failures = 0, st = 0;
+    pid_t done = 0;
+    for (int i = 0; done == 0 && i < 5000; i++) {
+        RunSpec s;
+        s.argv = HelperArgv("exit", {std::to_string(i % 100 + 1)});
+        RunResult r = RunHelper(s);
+        if (!r.spawned || r.status.kind != FL_EXITED || r.status.code != i % 100 + 1) failures++;
+        done = waitpid(copy, &st, WNOHANG);
+    }
+    if (done == 0) done = waitpid(copy, &st, 0);
+    ASSERT_EQ(done, copy);
+    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0)
+        << "forked copy: " << (WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st))
+        << " (3: the parent's stack is still mapped there, 4: a spawn went wrong)";
+    EXPECT_EQ(failures, 0);
+    EXPECT_EQ(SharedAnonStarts(), parent) << "the parent keeps its own stack";
 }
 
 }  // namespace
