@@ -423,7 +423,7 @@ static void *acquire_stack(int *owned) {
     return m;
 }
 
-/* One allocation for everything the child reads besides the options themselves. */
+/* What fl_spawn prepares for the child besides the options themselves; release_prepared frees it. */
 struct prepared {
     char *resolved;
     const char **default_argv;
@@ -503,8 +503,9 @@ static void *stack_top(const struct prepared *pr) {
     return (void *)(top & ~(uintptr_t)15);
 }
 
-/* Runs the ladder from the cached rung. Returns the PID (> 0) with *pidfd set (or -1), or -errno
- * from the clone itself. */
+/* Runs the ladder from the cached rung. Returns the PID (> 0) with *pidfd set (or -1), -errno
+ * from the clone itself, or 0 when the child was started but is already gone again and the
+ * report says why (pidfd_open failed with EMFILE or the like). */
 static long clone_child(struct child_plan *plan, const struct prepared *pr, int *pidfd) {
     int share_vm = !(plan->flags & (FL_SPAWN_SET_UID | FL_SPAWN_SET_GID | FL_SPAWN_SET_GROUPS));
     unsigned long base = CLONE_VFORK | (share_vm ? CLONE_VM : 0);
