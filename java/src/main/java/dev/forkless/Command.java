@@ -486,9 +486,10 @@ public final class Command {
 
         int spawnFlags = 0;
         if ((flags & NEW_SESSION) != 0) {
-            spawnFlags |= Native.SPAWN_NEW_SESSION; // setsid also makes a new process group
-        } else if ((flags & NEW_PROCESS_GROUP) != 0) {
-            spawnFlags |= Native.SPAWN_NEW_PROCESS_GROUP;
+            spawnFlags |= Native.SPAWN_NEW_SESSION;
+        }
+        if ((flags & NEW_PROCESS_GROUP) != 0) {
+            spawnFlags |= Native.SPAWN_NEW_PROCESS_GROUP; // with a session too: the core allows pgid 0
         }
         long[] out = new long[Native.SPAWN_OUT_LENGTH];
         int rc = Native.spawn(block, argBytes.length + 1, env == null ? -1 : env.size(), cwd != null,
