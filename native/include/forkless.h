@@ -151,6 +151,65 @@ void fl_process_close(fl_process *p);
 /* Reaps every orphaned child that has exited; returns how many remain. */
 int fl_reap_orphans(void);
 
+/* ---- The reactor: one thread watches the exits of many children -----------------------------
+ *
+ * A reactor reaps every process registered with it as soon as it exits (with the same raw waitid
+ * and rusage as fl_process_wait) and reports the exit to the thread calling fl_reactor_wait,
+ * together with the 64-bit token given at registration. One thread, any number of children; it
+ * never calls waitpid(-1).
+ *
+ * Threads: fl_reactor_add and fl_reactor_wake may be called from any thread at any time;
+ * fl_reactor_wait from one thread at a time; fl_reactor_close once, when no other call is running.
+ *
+ * A registered process stays watched until its exit has been reported, even if its owner calls
+ * fl_process_close first: the reactor holds its own reference, so a forgotten child is reaped the
+ * moment it exits and its pidfd is closed then. fl_process_wait/fl_process_signal keep working on a
+ * registered handle; whoever reaps first stores the status in the handle, and the reactor still
+ * reports that same status for the token.
+ *
+ * A handle without a pidfd (fl_spawn_strategy_current() == FL_STRATEGY_PID_ONLY) is watched by a
+ * small native waiter thread of its own (blocked in waitid(P_PID, WNOWAIT), all signals blocked),
+ * which hands the exit to the reactor: correct on any kernel, one OS thread per such child. */
+typedef struct fl_reactor fl_reactor; /* opaque */
+
+typedef enum fl_reactor_backend {
+    FL_REACTOR_BEST = 0,     /* fl_reactor_open: the best one that works here */
+    FL_REACTOR_EPOLL = 1,    /* epoll: pidfds plus an eventfd for wake-ups */
+    FL_REACTOR_IO_URING = 2  /* io_uring: POLL_ADD on pidfds, then waitid with rusage */
+} fl_reactor_backend;
+const char *fl_reactor_backend_name(int backend); /* "epoll", "io_uring"; "unknown" otherwise */
+
+/* Opens a reactor with the given backend. FL_REACTOR_BEST tries io_uring, then epoll. An explicit
+ * backend that this kernel or its seccomp profile refuses fails with its errno (-ENOSYS, -EPERM
+ * when io_uring_disabled or a filter denies it, -EINVAL for an unknown backend). */
+int fl_reactor_open(int backend, fl_reactor **out);
+int fl_reactor_backend(const fl_reactor *r);
+
+/* Starts watching p; its exit will be reported once, with token. 0 or -errno (-EEXIST if p is
+ * already registered with a reactor, -ENOMEM, -EAGAIN when no waiter thread can be started). A
+ * child that exited (or was reaped by fl_process_wait) before this call is reported too. */
+int fl_reactor_add(fl_reactor *r, fl_process *p, uint64_t token);
+
+typedef struct fl_reactor_event {
+    uint64_t token;
+    int result;            /* 1: status is valid; -ECHILD: reaped behind our back (status lost);
+                              other -errno: waitid failed */
+    fl_exit_status status;
+} fl_reactor_event;
+
+/* Waits up to timeout_ms (< 0 forever, 0 just check) for exits and stores up to max of them in
+ * events. Returns how many were stored (0 on timeout or after fl_reactor_wake), -EINTR if a signal
+ * handler interrupted the wait, other -errno on failure. Exits beyond max stay queued. */
+int fl_reactor_wait(fl_reactor *r, fl_reactor_event *events, int max, int timeout_ms);
+
+/* Makes a current or the next fl_reactor_wait return (possibly with 0 events). 0 or -errno. */
+int fl_reactor_wake(fl_reactor *r);
+
+/* Closes the reactor. Processes still registered are handed to the orphan list (not killed), so
+ * they are reaped later by fl_reap_orphans; a waiter thread still blocked keeps what it needs
+ * alive and frees it when its child exits. NULL is ignored. */
+void fl_reactor_close(fl_reactor *r);
+
 /* Which spawn mechanism this process uses now (Linux: learned by calling them; it can only move
  * down the ladder, e.g. when a seccomp filter denies clone3). */
 typedef enum fl_spawn_strategy {
