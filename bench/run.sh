@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds and runs every Forkless benchmark, writes the raw results under bench/results/ and prints
 # the summary tables that docs/benchmarks.md quotes. Not part of CI. About 8 minutes on 2 cores.
+# (The reactor benchmarks, exit watching against ProcessBuilder and the peers, are in
+# bench/run-reactor.sh.)
 #
 #   bench/run.sh                 everything (installs the root build into ~/.m2 first)
 #   QUICK=1 bench/run.sh         a smoke run: 2 forks, short iterations (numbers not for the doc)

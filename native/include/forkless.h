@@ -143,9 +143,11 @@ int fl_process_signal(fl_process *p, int sig);
  * else in the process reaped the child (a waitpid(-1)), other -errno on failure. */
 int fl_process_wait(fl_process *p, int timeout_ms, fl_exit_status *status);
 
-/* Releases the handle (NULL is ignored). A child that has not been reaped is not killed: it is put on an orphan list
- * and reaped later (by fl_reap_orphans, which fl_spawn and fl_process_close also run), so it never
- * stays a zombie for long. */
+/* Releases the handle (NULL is ignored). A child that has not been reaped is not killed: it is put
+ * on an orphan list and reaped later (by fl_reap_orphans, which fl_spawn and fl_process_close also
+ * run), so it never stays a zombie for long. A child registered with a reactor skips the orphan
+ * list: the reactor keeps its own reference, reaps it the moment it exits, reports the exit and
+ * only then frees the handle. */
 void fl_process_close(fl_process *p);
 
 /* Reaps every orphaned child that has exited; returns how many remain. */
@@ -172,11 +174,13 @@ int fl_reap_orphans(void);
  * which hands the exit to the reactor: correct on any kernel, one OS thread per such child. */
 typedef struct fl_reactor fl_reactor; /* opaque */
 
-typedef enum fl_reactor_backend {
+/* A plain enum, no typedef: the name fl_reactor_backend belongs to the function below (C has one
+ * namespace for typedefs and functions; the enum tag lives apart). Backends are passed as int. */
+enum fl_reactor_backend {
     FL_REACTOR_BEST = 0,     /* fl_reactor_open: the best one that works here */
     FL_REACTOR_EPOLL = 1,    /* epoll: pidfds plus an eventfd for wake-ups */
     FL_REACTOR_IO_URING = 2  /* io_uring: POLL_ADD on pidfds, then waitid with rusage */
-} fl_reactor_backend;
+};
 const char *fl_reactor_backend_name(int backend); /* "epoll", "io_uring"; "unknown" otherwise */
 
 /* Opens a reactor with the given backend. FL_REACTOR_BEST tries io_uring, then epoll. An explicit
@@ -187,7 +191,9 @@ int fl_reactor_backend(const fl_reactor *r);
 
 /* Starts watching p; its exit will be reported once, with token. 0 or -errno (-EEXIST if p is
  * already registered with a reactor, -ENOMEM, -EAGAIN when no waiter thread can be started). A
- * child that exited (or was reaped by fl_process_wait) before this call is reported too. */
+ * child that exited (or was reaped by fl_process_wait) before this call is reported too. Once its
+ * exit has been reported p is no longer registered: adding it again reports the same status at
+ * once. */
 int fl_reactor_add(fl_reactor *r, fl_process *p, uint64_t token);
 
 typedef struct fl_reactor_event {
@@ -197,16 +203,19 @@ typedef struct fl_reactor_event {
     fl_exit_status status;
 } fl_reactor_event;
 
-/* Waits up to timeout_ms (< 0 forever, 0 just check) for exits and stores up to max of them in
- * events. Returns how many were stored (0 on timeout or after fl_reactor_wake), -EINTR if a signal
- * handler interrupted the wait, other -errno on failure. Exits beyond max stay queued. */
+/* Waits up to timeout_ms (< 0 forever, 0 just check) for exits and stores up to max (> 0, else
+ * -EINVAL) of them in events. Returns how many were stored (0 only on timeout or after
+ * fl_reactor_wake), -EINTR if a signal handler interrupted the wait, other -errno on failure.
+ * Exits beyond max stay queued for the next call; none is lost or reported twice. */
 int fl_reactor_wait(fl_reactor *r, fl_reactor_event *events, int max, int timeout_ms);
 
 /* Makes a current or the next fl_reactor_wait return (possibly with 0 events). 0 or -errno. */
 int fl_reactor_wake(fl_reactor *r);
 
-/* Closes the reactor. Processes still registered are handed to the orphan list (not killed), so
- * they are reaped later by fl_reap_orphans; a waiter thread still blocked keeps what it needs
+/* Closes the reactor. Processes still registered are neither killed nor reaped: the reactor drops
+ * its reference, so a handle its owner still holds works as before (and may join another
+ * reactor), and one its owner has closed goes to the orphan list, reaped later by
+ * fl_reap_orphans. Their exits are not reported. A waiter thread still blocked keeps what it needs
  * alive and frees it when its child exits. NULL is ignored. */
 void fl_reactor_close(fl_reactor *r);
 

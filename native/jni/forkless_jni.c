@@ -82,18 +82,39 @@ _Static_assert(J(STRATEGY_CLONE3) == FL_STRATEGY_CLONE3, "STRATEGY_CLONE3");
 _Static_assert(J(STRATEGY_CLONE_PIDFD) == FL_STRATEGY_CLONE_PIDFD, "STRATEGY_CLONE_PIDFD");
 _Static_assert(J(STRATEGY_PIDFD_OPEN) == FL_STRATEGY_PIDFD_OPEN, "STRATEGY_PIDFD_OPEN");
 _Static_assert(J(STRATEGY_PID_ONLY) == FL_STRATEGY_PID_ONLY, "STRATEGY_PID_ONLY");
+_Static_assert(J(REACTOR_BEST) == FL_REACTOR_BEST, "REACTOR_BEST");
+_Static_assert(J(REACTOR_EPOLL) == FL_REACTOR_EPOLL, "REACTOR_EPOLL");
+_Static_assert(J(REACTOR_IO_URING) == FL_REACTOR_IO_URING, "REACTOR_IO_URING");
 _Static_assert(J(SPAWN_OUT_LENGTH) == 3, "spawn0 out[]: handle, pid, step");
 _Static_assert(J(STATUS_LENGTH) == 6, "wait0 status[]: kind, code, core, user, system, maxrss");
+_Static_assert(J(EVENT_LENGTH) == 2 + J(STATUS_LENGTH) && J(EVENT_TOKEN) == 0
+               && J(EVENT_RESULT) == 1 && J(EVENT_STATUS) == 2,
+               "reactorWait0 events[]: token, result, then a status as wait0 stores it");
 /* The errno values Native.java names (the core reports Linux errno numbers). */
 _Static_assert(J(EPERM) == EPERM && J(ENOENT) == ENOENT && J(ESRCH) == ESRCH, "errno");
 _Static_assert(J(EINTR) == EINTR && J(EBADF) == EBADF && J(ECHILD) == ECHILD, "errno");
 _Static_assert(J(EACCES) == EACCES && J(EEXIST) == EEXIST && J(ENOTDIR) == ENOTDIR, "errno");
 _Static_assert(J(EISDIR) == EISDIR && J(EINVAL) == EINVAL && J(EMFILE) == EMFILE, "errno");
+_Static_assert(J(EAGAIN) == EAGAIN && J(ENOMEM) == ENOMEM, "errno");
 /* fl_fd is a plain int descriptor on POSIX; the int[] fd map relies on it. */
 _Static_assert(sizeof(fl_fd) == sizeof(jint), "fl_fd must be an int on this platform");
 
 static inline fl_process *to_process(jlong handle) {
     return (fl_process *)(intptr_t)handle;
+}
+
+static inline fl_reactor *to_reactor(jlong handle) {
+    return (fl_reactor *)(intptr_t)handle;
+}
+
+/* The layout of one exit status in a Java long[] (wait0's status[], inside reactorWait0's events[]). */
+static void status_values(const fl_exit_status *st, jlong values[6]) {
+    values[0] = st->kind;
+    values[1] = st->code;
+    values[2] = st->core_dumped;
+    values[3] = st->user_usec;
+    values[4] = st->system_usec;
+    values[5] = st->max_rss_kib;
 }
 
 /* A Java exception is already pending (e.g. an array index was out of range): the int we return is
@@ -244,8 +265,8 @@ static jint JNICALL wait0(JNIEnv *env, jclass cls, jlong handle, jint timeout_ms
     memset(&st, 0, sizeof st);
     int rc = fl_process_wait(to_process(handle), timeout_ms, &st);
     if (rc == 1) {
-        jlong values[6] = { st.kind, st.code, st.core_dumped, st.user_usec, st.system_usec,
-                            st.max_rss_kib };
+        jlong values[6];
+        status_values(&st, values);
         (*env)->SetLongArrayRegion(env, status, 0, 6, values);
     }
     return rc;
@@ -367,6 +388,88 @@ static jbyteArray JNICALL strategyName0(JNIEnv *env, jclass cls, jint strategy) 
     return to_bytes(env, fl_spawn_strategy_name(strategy));
 }
 
+/* ---- The reactor. Handles cross as a jlong holding the fl_reactor pointer; the Java side opens
+ * one per JVM and never closes it. */
+
+static jint JNICALL reactorOpen0(JNIEnv *env, jclass cls, jint backend, jlongArray out) {
+    (void)cls;
+    if (out == NULL || (*env)->GetArrayLength(env, out) < 1) {
+        return -EINVAL;
+    }
+    fl_reactor *r = NULL;
+    int rc = fl_reactor_open(backend, &r);
+    if (rc < 0) {
+        return rc;
+    }
+    jlong handle = (jlong)(intptr_t)r;
+    (*env)->SetLongArrayRegion(env, out, 0, 1, &handle);
+    if (PENDING(env)) {
+        fl_reactor_close(r); /* cannot happen (length checked); never lose a live reactor */
+        return -EINVAL;
+    }
+    return 0;
+}
+
+static jint JNICALL reactorBackend0(JNIEnv *env, jclass cls, jlong reactor) {
+    (void)env;
+    (void)cls;
+    return fl_reactor_backend(to_reactor(reactor));
+}
+
+static jbyteArray JNICALL reactorBackendName0(JNIEnv *env, jclass cls, jint backend) {
+    (void)cls;
+    return to_bytes(env, fl_reactor_backend_name(backend));
+}
+
+static jint JNICALL reactorAdd0(JNIEnv *env, jclass cls, jlong reactor, jlong process,
+                                jlong token) {
+    (void)env;
+    (void)cls;
+    return fl_reactor_add(to_reactor(reactor), to_process(process), (uint64_t)token);
+}
+
+/* Blocks in the core for as long as no child exits: no JNI critical region is held meanwhile, the
+ * events are copied into the Java array afterwards. The buffer is allocated per call (a few KiB;
+ * the caller is one thread that returns here only when something happened). */
+static jint JNICALL reactorWait0(JNIEnv *env, jclass cls, jlong reactor, jlongArray events,
+                                 jint max, jint timeout_ms) {
+    (void)cls;
+    if (events == NULL || max < 1
+            || (*env)->GetArrayLength(env, events) / J(EVENT_LENGTH) < max) {
+        return -EINVAL;
+    }
+    fl_reactor_event *buf = malloc((size_t)max * sizeof *buf);
+    jlong *values = malloc((size_t)max * J(EVENT_LENGTH) * sizeof *values);
+    if (buf == NULL || values == NULL) {
+        free(values);
+        free(buf);
+        return -ENOMEM;
+    }
+    int n = fl_reactor_wait(to_reactor(reactor), buf, max, timeout_ms);
+    for (int i = 0; i < n; i++) {
+        jlong *v = values + (size_t)i * J(EVENT_LENGTH);
+        v[J(EVENT_TOKEN)] = (jlong)buf[i].token;
+        v[J(EVENT_RESULT)] = buf[i].result;
+        if (buf[i].result == 1) {
+            status_values(&buf[i].status, v + J(EVENT_STATUS));
+        } else {
+            memset(v + J(EVENT_STATUS), 0, J(STATUS_LENGTH) * sizeof *v);
+        }
+    }
+    if (n > 0) {
+        (*env)->SetLongArrayRegion(env, events, 0, n * J(EVENT_LENGTH), values);
+    }
+    free(values);
+    free(buf);
+    return n;
+}
+
+static jint JNICALL reactorWake0(JNIEnv *env, jclass cls, jlong reactor) {
+    (void)env;
+    (void)cls;
+    return fl_reactor_wake(to_reactor(reactor));
+}
+
 #define METHOD(name, sig) { (char *)#name, (char *)(sig), (void *)&name }
 
 static const JNINativeMethod methods[] = {
@@ -384,6 +487,12 @@ static const JNINativeMethod methods[] = {
     METHOD(errnoName0, "(I)[B"),
     METHOD(strerror0, "(I)[B"),
     METHOD(strategyName0, "(I)[B"),
+    METHOD(reactorOpen0, "(I[J)I"),
+    METHOD(reactorBackend0, "(J)I"),
+    METHOD(reactorBackendName0, "(I)[B"),
+    METHOD(reactorAdd0, "(JJJ)I"),
+    METHOD(reactorWait0, "(J[JII)I"),
+    METHOD(reactorWake0, "(J)I"),
 };
 
 /*

@@ -22,6 +22,11 @@ struct fl_process {
     int reaped;            /* status is valid */
     int lost;              /* someone else reaped it (waitpid(-1) elsewhere): status unknown */
     fl_exit_status status;
+    /* References: 1 for the owner (dropped by fl_process_close), 1 while a reactor watches it.
+     * The handle is finished (reaped and destroyed, or put on the orphan list) when the last one
+     * goes, so a reactor can still reap a child whose owner has closed it. */
+    int refs;
+    int watched;           /* registered with a reactor (at most one) */
     struct fl_process *next_orphan;
 };
 
@@ -29,6 +34,20 @@ struct fl_process {
 FL_HIDDEN fl_process *fl_process_new(int64_t pid, int pidfd);
 /* process_linux.c: blocks until the child has exited and reaps it; for a spawn that failed. */
 FL_HIDDEN void fl_process_reap_failed_child(int64_t pid, int pidfd);
+
+/* process_linux.c, for the reactor. fl_process_watch marks p watched and takes a reference:
+ * -EEXIST if it is already watched, else 1 if p already has its final result (reaped, or lost to
+ * someone else's waitpid), 0 if not yet. fl_process_unwatch clears the mark and drops that
+ * reference (the last reference finishes the handle, see fl_process_unref). */
+FL_HIDDEN int fl_process_watch(fl_process *p);
+FL_HIDDEN void fl_process_unwatch(fl_process *p);
+/* Reaps without blocking (the raw waitid with rusage, under p's lock): 1 with *status filled
+ * (also when another thread reaped it first), 0 if the child is still running, -ECHILD if it was
+ * reaped behind our back, other -errno. */
+FL_HIDDEN int fl_process_reap_nohang(fl_process *p, fl_exit_status *status);
+/* Drops one reference; the last one reaps without blocking and destroys the handle, or puts it on
+ * the orphan list while the child still runs. */
+FL_HIDDEN void fl_process_unref(fl_process *p);
 
 /* resolve_unix.c: PATH search with execvp rules (see forkless.h). On success *resolved is a
  * malloc'd path to execute, or NULL when program is used as given. Returns 0 or -errno. */

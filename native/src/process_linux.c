@@ -14,9 +14,13 @@
  * Nobody here ever calls waitpid(-1): it would steal children of java.lang.Process, and theirs
  * ours. If someone else does steal ours, waitid reports ECHILD and the handle is marked lost.
  *
- * A handle closed before its child exited goes on the orphan list, which is reaped on every spawn
- * and close (the reactor will reap it on exit instead), so a forgotten child is not a zombie for
- * long.
+ * A handle is reference counted: its owner holds one reference (fl_process_close drops it) and a
+ * reactor watching it holds another, so the reactor can still reap a child whose owner closed the
+ * handle first and close its pidfd then. When the last reference goes, a child that has not
+ * exited yet goes on the orphan list, which is reaped on every spawn and close, so a forgotten
+ * child is not a zombie for long. While a reactor holds a reference the handle never goes on the
+ * orphan list: the reactor reaps it the moment it exits, and two reapers of one handle would only
+ * race for the same status.
  */
 #include <errno.h>
 #include <poll.h>
@@ -38,6 +42,7 @@ fl_process *fl_process_new(int64_t pid, int pidfd) {
     if (p == NULL) return NULL;
     p->pid = pid;
     p->pidfd = pidfd;
+    p->refs = 1; /* the owner's */
     pthread_mutex_init(&p->lock, NULL);
     return p;
 }
@@ -240,11 +245,12 @@ int fl_reap_orphans(void) {
     return remaining;
 }
 
-void fl_process_close(fl_process *p) {
-    if (p == NULL) return;
+void fl_process_unref(fl_process *p) {
     pthread_mutex_lock(&p->lock);
-    int rc = reap_locked(p, 1);
+    int left = --p->refs;
+    int rc = left == 0 ? reap_locked(p, 1) : 0;
     pthread_mutex_unlock(&p->lock);
+    if (left > 0) return; /* the other holder (a reactor) finishes it */
     if (rc == 0) {
         pthread_mutex_lock(&orphans_lock);
         p->next_orphan = orphans;
@@ -253,8 +259,36 @@ void fl_process_close(fl_process *p) {
     } else {
         destroy(p);
     }
+}
+
+void fl_process_close(fl_process *p) {
+    if (p == NULL) return;
+    fl_process_unref(p);
     fl_reap_orphans();
 }
+
+int fl_process_watch(fl_process *p) {
+    pthread_mutex_lock(&p->lock);
+    int rc;
+    if (p->watched) {
+        rc = -EEXIST;
+    } else {
+        p->watched = 1;
+        p->refs++;
+        rc = p->reaped || p->lost;
+    }
+    pthread_mutex_unlock(&p->lock);
+    return rc;
+}
+
+void fl_process_unwatch(fl_process *p) {
+    pthread_mutex_lock(&p->lock);
+    p->watched = 0;
+    pthread_mutex_unlock(&p->lock);
+    fl_process_unref(p);
+}
+
+int fl_process_reap_nohang(fl_process *p, fl_exit_status *status) { return try_reap(p, status); }
 
 void fl_process_reap_failed_child(int64_t pid, int pidfd) {
     siginfo_t si;

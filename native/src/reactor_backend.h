@@ -37,7 +37,7 @@ typedef struct fl_backend_ops {
     void (*destroy)(fl_backend *b);
 } fl_backend_ops;
 
-/* Each returns 0 and sets *out/*ops, or -errno saying why this backend is unavailable here
+/* Each returns 0 and sets *out and *ops, or -errno saying why this backend is unavailable here
  * (io_uring: -ENOSYS, -EPERM for io_uring_disabled or a seccomp filter, -EINVAL/-EOPNOTSUPP when
  * a needed feature is missing). */
 FL_HIDDEN int fl_backend_epoll_open(fl_backend **out, const fl_backend_ops **ops);

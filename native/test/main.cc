@@ -22,6 +22,14 @@
 //   ids               "pid ppid sid pgid uid euid gid egid ngroups [group...]"
 //   write FD TEXT     write TEXT to FD; exit 0 if it all went, else 1
 //   cat               copy fd 0 to OUTFD
+//   no-pidfd-exec PROGRAM ARGS...
+//                     install the no-pidfd seccomp filter (NoPidfdSeccompRules: clone3 and
+//                     pidfd_open/pidfd_send_signal ENOSYS, clone with CLONE_PIDFD EPERM) and
+//                     execv PROGRAM with argv { PROGRAM, ARGS... }; on failure print the errno to
+//                     stderr and exit 127. The filter survives the exec and reaches every thread
+//                     and child created after it, so it runs a whole JVM without pidfds (glibc's
+//                     pthread_create and posix_spawn fall back from clone3 on ENOSYS):
+//                         forkless_tests --fl-helper no-pidfd-exec /usr/bin/java -version
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -40,6 +48,9 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
+
+#include "test_util.h"
 
 extern char **environ;
 
@@ -261,6 +272,17 @@ int HelperMain(int argc, char **argv, const char *mode, int first_arg) {
             if (n < 0) _exit(126);
             Out(buf, (size_t)n);
         }
+    } else if (m == "no-pidfd-exec") {
+        need(1);
+        int rc = fltest::InstallSeccomp(fltest::NoPidfdSeccompRules());
+        if (rc < 0) {
+            fprintf(stderr, "no-pidfd-exec: installing the seccomp filter: %s\n", strerror(-rc));
+            _exit(127);
+        }
+        // argv[first_arg] is PROGRAM and the rest follow it: exactly the argv to pass on.
+        execv(arg(0), argv + first_arg);
+        fprintf(stderr, "no-pidfd-exec: execv %s: %s\n", arg(0), strerror(errno));
+        _exit(127);
     } else {
         _exit(119);
     }

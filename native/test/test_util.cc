@@ -578,6 +578,16 @@ int InstallSeccomp(const std::vector<SeccompRule> &rules) {
     return 0;
 }
 
+std::vector<SeccompRule> NoPidfdSeccompRules() {
+    // clone's flags are its first argument on x86_64 and aarch64 alike.
+    return {
+        {435 /* SYS_clone3 */, ENOSYS},
+        {SYS_clone, EPERM, false, true, 0x00001000 /* CLONE_PIDFD */},
+        {434 /* SYS_pidfd_open */, ENOSYS},
+        {424 /* SYS_pidfd_send_signal */, ENOSYS},
+    };
+}
+
 std::string StrategyName(int s) {
     const char *n = fl_spawn_strategy_name(s);
     return std::to_string(s) + " (" + (n ? n : "null") + ")";

@@ -163,6 +163,10 @@ struct SeccompRule {
 };
 // Installs the filter (PR_SET_NO_NEW_PRIVS first). Returns 0 or -errno.
 int InstallSeccomp(const std::vector<SeccompRule> &rules);
+// The filter of a process without pidfds: clone3 -> ENOSYS, clone() with CLONE_PIDFD -> EPERM,
+// pidfd_open and pidfd_send_signal -> ENOSYS. The core settles on FL_STRATEGY_PID_ONLY under it;
+// glibc's pthread_create and posix_spawn fall back from clone3 to clone, so a JVM runs too.
+std::vector<SeccompRule> NoPidfdSeccompRules();
 
 // Strategy helpers.
 std::string StrategyName(int s);

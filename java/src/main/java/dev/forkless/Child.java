@@ -1,11 +1,13 @@
 package dev.forkless;
 
-import dev.forkless.internal.BlockingExitSource;
+import dev.forkless.internal.Callbacks;
 import dev.forkless.internal.Cleaners;
-import dev.forkless.internal.ExitSource;
+import dev.forkless.internal.ExitState;
+import dev.forkless.internal.LeakReports;
 import dev.forkless.internal.Native;
 import dev.forkless.internal.NativeProcess;
 import dev.forkless.internal.RawExit;
+import dev.forkless.internal.Reactor;
 
 import java.io.UncheckedIOException;
 import java.lang.ref.Cleaner;
@@ -13,6 +15,12 @@ import java.lang.ref.Reference;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
@@ -23,36 +31,104 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * exactly this child (never another child of the JVM, so {@link java.lang.Process} children are
  * left alone).
  *
+ * <p><b>Exits.</b> One daemon thread per JVM, {@code forkless-reactor}, watches every child and
+ * reaps it the moment it exits (see {@link Forkless#reactorBackend()}). Waiting never blocks in
+ * native code: {@link #waitFor()} parks the calling thread until the reactor reports the exit, so
+ * it is interruptible and costs a virtual thread no carrier. {@link #tryWait()} and
+ * {@link #isAlive()} also check the process directly, so they are exact even before the reactor
+ * has reported.
+ *
  * <p><b>Closing.</b> {@code Child} is {@link AutoCloseable}; {@link #close()} applies the
  * command's {@link CloseAction} (default {@link CloseAction#KILL}: kill it if it still runs, then
- * reap it) and releases the handle. After {@code close()} every method except {@code close()}
+ * wait for it) and releases the handle. After {@code close()} every method except {@code close()}
  * and {@code toString()} throws {@link IllegalStateException}. A {@code Child} that becomes
- * unreachable without being closed has its handle released by a {@link Cleaner}, as with
- * {@link CloseAction#LEAVE_RUNNING}: the process is not killed, and Forkless reaps it after it
- * exits. That is a safety net against leaks; close children explicitly.
+ * unreachable without being closed has its handle released by a cleanup action that the reactor
+ * thread runs within about a second after the garbage collector finds it: the process is
+ * not killed (unless the command asked for {@link Command#killOnUnreachable(boolean)}), and the
+ * reactor reaps it when it exits, so it never stays a zombie. That is a safety net; close
+ * children explicitly. With the system property {@code forkless.leakDetection=true} such a child
+ * is reported (see {@link Forkless}).
  *
  * <p><b>Threads.</b> Every method is thread-safe. Any number of threads may wait for the same
- * child; all of them get the same {@link ExitStatus}. Blocking waits currently block the calling
- * thread (checking for interrupts at least every 100 ms).
+ * child; all of them get the same {@link ExitStatus}.
  */
 public final class Child implements AutoCloseable {
+    /** CompletableFuture's default async executor (the common pool, or a thread per task). */
+
     private final NativeProcess process;
-    private final ExitSource exits;
+    private final ExitState state;
+    private final CompletableFuture<RawExit> exit;
+    private final StatusCell status = new StatusCell();
     private final CloseAction closeAction;
     private final String program;
     private final long pid;
     private final AtomicBoolean closed = new AtomicBoolean();
+    private final Cleanup cleanup;
     private final Cleaner.Cleanable cleanable;
-    private volatile ExitStatus status;
 
-    Child(NativeProcess process, CloseAction closeAction, String program) {
+    Child(NativeProcess process, ExitState state, CloseAction closeAction, String program,
+          boolean killOnUnreachable) {
         this.process = process;
-        this.exits = new BlockingExitSource(process);
+        this.state = state;
+        this.exit = state.future();
         this.closeAction = closeAction;
         this.program = program;
         this.pid = process.pid();
-        // The action refers to the handle only, never to this Child (it would never be collected).
-        this.cleanable = Cleaners.CLEANER.register(this, process::release);
+        // The action refers to the handle and the shared state only, never to this Child (it
+        // would never be collected).
+        this.cleanup = new Cleanup(process, state, killOnUnreachable);
+        this.cleanable = Cleaners.register(this, cleanup);
+    }
+
+    /** The public status of the raw exit, made once so every caller gets the same instance. */
+    private static final class StatusCell {
+        private ExitStatus value; // guarded by this
+
+        synchronized ExitStatus of(RawExit raw) {
+            if (value == null) {
+                value = ExitStatus.of(raw);
+            }
+            return value;
+        }
+
+        synchronized ExitStatus peek() {
+            return value;
+        }
+    }
+
+    /**
+     * The Cleaner action, run once: by {@link #close()} (explicit), or by the Cleaner when the
+     * Child became unreachable without it.
+     */
+    private static final class Cleanup implements Runnable {
+        private final NativeProcess process;
+        private final ExitState state;
+        private final boolean killOnUnreachable;
+        volatile boolean explicit;
+
+        Cleanup(NativeProcess process, ExitState state, boolean killOnUnreachable) {
+            this.process = process;
+            this.state = state;
+            this.killOnUnreachable = killOnUnreachable;
+        }
+
+        @Override
+        public void run() {
+            try {
+                if (!explicit) {
+                    if (killOnUnreachable && !state.future().isDone()) {
+                        process.signal(Signal.KILL.number()); // ESRCH: it has exited meanwhile
+                    }
+                    if (state.createdAt() != null && !state.isObserved()) {
+                        LeakReports.report(state);
+                    }
+                }
+            } catch (RuntimeException e) {
+                // Nothing may stop the release below (the cleaner thread ignores it anyway).
+            } finally {
+                process.release();
+            }
+        }
     }
 
     private void ensureOpen() {
@@ -61,16 +137,103 @@ public final class Child implements AutoCloseable {
         }
     }
 
-    private Optional<ExitStatus> toStatus(RawExit raw) {
+    private ExitStatus observe(RawExit raw) {
+        state.markObserved();
+        return status.of(raw);
+    }
+
+    /**
+     * A lost status ({@code ECHILD}) is one exception object stored in the future; each caller
+     * gets a fresh one, with its own stack trace and the stored one's cause.
+     */
+    private static RuntimeException rethrow(Throwable cause) {
+        if (cause instanceof UncheckedIOException) {
+            return new UncheckedIOException(cause.getMessage(), ((UncheckedIOException) cause).getCause());
+        }
+        if (cause instanceof RuntimeException) {
+            return (RuntimeException) cause;
+        }
+        if (cause instanceof Error) {
+            throw (Error) cause;
+        }
+        return new IllegalStateException(cause);
+    }
+
+    /** The exit if the future has it; null while running; throws if the status is lost. */
+    private RawExit now() {
+        if (!exit.isDone()) {
+            return null;
+        }
+        try {
+            return exit.join();
+        } catch (CompletionException e) {
+            throw rethrow(e.getCause());
+        }
+    }
+
+    /**
+     * The exit if known, else a non-blocking reap ({@code fl_process_wait} with timeout 0) that
+     * completes the future first if the child has just exited: exact, not late by the reactor's
+     * latency. The reactor's later report carries the same status (the first completion wins).
+     */
+    private RawExit poll() {
+        RawExit raw = now();
+        if (raw != null) {
+            return raw;
+        }
+        try {
+            raw = process.await(0);
+        } catch (IllegalStateException released) {
+            raw = now(); // released by close() in another thread, maybe after the exit was known
+            if (raw != null) {
+                return raw;
+            }
+            ensureOpen();
+            throw released;
+        } catch (UncheckedIOException lost) {
+            exit.completeExceptionally(lost);
+            return now();
+        }
         if (raw == null) {
-            return Optional.empty();
+            return null;
         }
-        ExitStatus s = status;
-        if (s == null) {
-            s = ExitStatus.of(raw);
-            status = s;
+        exit.complete(raw);
+        return now();
+    }
+
+    /**
+     * Waits in native code, in this thread: only for the reactor thread itself (a callback from
+     * {@code onExit(Runnable::run)} waiting for another child), which would otherwise park until
+     * an exit that only it can report, forever. It delays every other exit meanwhile; the
+     * {@link #onExit(Executor)} documentation says not to do this.
+     *
+     * @param timeoutNanos negative: forever
+     * @return the exit, or null on timeout
+     */
+    private RawExit awaitHere(long timeoutNanos) {
+        long deadline = System.nanoTime() + timeoutNanos;
+        for (;;) {
+            RawExit raw = now();
+            if (raw != null) {
+                return raw;
+            }
+            int slice = -1;
+            if (timeoutNanos >= 0) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return poll();
+                }
+                slice = (int) Math.min(Integer.MAX_VALUE, (left + 999_999) / 1_000_000);
+            }
+            try {
+                raw = process.await(slice); // null on timeout or EINTR: the loop re-checks
+            } catch (UncheckedIOException lost) {
+                exit.completeExceptionally(lost);
+            }
+            if (raw != null) {
+                exit.complete(raw);
+            }
         }
-        return Optional.of(s);
     }
 
     /**
@@ -86,27 +249,32 @@ public final class Child implements AutoCloseable {
     }
 
     /**
-     * Waits for the child to exit and reaps it.
+     * Waits for the child to exit. The calling thread parks until the reactor has reaped the child
+     * (a virtual thread unmounts); it does not block in native code.
      *
      * @return how it ended; the same status on every call
      * @throws InterruptedException if the calling thread is interrupted while waiting; the child is
      *     unaffected
-     * @throws IllegalStateException after {@link #close()}, also when another thread closes the
-     *     child with {@link CloseAction#LEAVE_RUNNING} during the wait
+     * @throws IllegalStateException after {@link #close()} (a wait already in progress when
+     *     another thread closes the child goes on and returns the status)
      * @throws UncheckedIOException if the child was reaped behind Forkless's back (by code in this
      *     process calling {@code waitpid(-1)}), so its status is lost ({@code ECHILD})
      */
     public ExitStatus waitFor() throws InterruptedException {
         ensureOpen();
         try {
-            return toStatus(exits.await(-1)).orElseThrow();
+            return observe(Reactor.isReactorThread() ? awaitHere(-1) : exit.get());
+        } catch (ExecutionException e) {
+            throw rethrow(e.getCause());
         } finally {
             Reference.reachabilityFence(this);
         }
     }
 
     /**
-     * Waits at most {@code timeout} for the child to exit.
+     * Waits at most {@code timeout} for the child to exit. When the timeout passes, the process is
+     * checked once more directly (as {@link #tryWait()} does), so an exit that happened just before
+     * is not missed.
      *
      * @param timeout how long; zero or negative only checks, like {@link #tryWait()}
      * @return how it ended, or empty if it is still running when the timeout passes
@@ -117,24 +285,33 @@ public final class Child implements AutoCloseable {
     public Optional<ExitStatus> waitFor(Duration timeout) throws InterruptedException {
         Objects.requireNonNull(timeout, "timeout");
         ensureOpen();
+        if (timeout.isZero() || timeout.isNegative()) {
+            return tryWait();
+        }
+        long nanos;
         try {
-            if (timeout.isZero() || timeout.isNegative()) {
-                return toStatus(exits.poll());
+            nanos = timeout.toNanos();
+        } catch (ArithmeticException tooLong) {
+            return Optional.of(waitFor()); // about 292 years or more: as good as forever
+        }
+        try {
+            if (Reactor.isReactorThread()) {
+                RawExit raw = awaitHere(nanos);
+                return raw == null ? Optional.empty() : Optional.of(observe(raw));
             }
-            long nanos;
-            try {
-                nanos = timeout.toNanos();
-            } catch (ArithmeticException tooLong) {
-                nanos = -1; // about 292 years or more: as good as forever
-            }
-            return toStatus(exits.await(nanos));
+            return Optional.of(observe(exit.get(nanos, TimeUnit.NANOSECONDS)));
+        } catch (TimeoutException e) {
+            return tryWait();
+        } catch (ExecutionException e) {
+            throw rethrow(e.getCause());
         } finally {
             Reference.reachabilityFence(this);
         }
     }
 
     /**
-     * Checks, without blocking, whether the child has exited, and reaps it if so.
+     * Checks, without blocking, whether the child has exited, and reaps it if so. Exact: it asks
+     * the process itself when the reactor has not reported the exit yet.
      *
      * @return how it ended, or empty while it runs
      * @throws IllegalStateException after {@link #close()}
@@ -143,21 +320,82 @@ public final class Child implements AutoCloseable {
     public Optional<ExitStatus> tryWait() {
         ensureOpen();
         try {
-            return toStatus(exits.poll());
+            RawExit raw = poll();
+            return raw == null ? Optional.empty() : Optional.of(observe(raw));
         } finally {
             Reference.reachabilityFence(this);
         }
     }
 
     /**
-     * Whether the child is still running (it has not exited, or it exited but nobody has checked
-     * yet). Same as {@code tryWait().isEmpty()}.
+     * Whether the child is still running. Same as {@code tryWait().isEmpty()}: exact, and it reaps
+     * a child that has just exited.
      *
      * @return true while it runs
      * @throws IllegalStateException after {@link #close()}
      */
     public boolean isAlive() {
         return tryWait().isEmpty();
+    }
+
+    /**
+     * A future completed when the child exits, with its status; completed off the reactor thread,
+     * on the common {@link java.util.concurrent.ForkJoinPool} when its parallelism is at least 2,
+     * else (two processors or fewer) on a cached pool of daemon threads named
+     * {@code forkless-callback-N} that reuses idle threads. Callbacks attached to it,
+     * {@code async} or not, therefore never run on the reactor thread, and a slow one does not
+     * delay other children's exits.
+     *
+     * <p>Each call returns a new future. Completing or cancelling it affects neither the child
+     * nor other callers' futures. It completes exceptionally with an {@link UncheckedIOException}
+     * when the status is lost ({@code ECHILD}, see {@link #waitFor()}). Closing the child does not
+     * complete it early: it completes when the process exits (with {@link CloseAction#KILL},
+     * right after {@code close()} killed it).
+     *
+     * @return a new future of the exit status
+     * @throws IllegalStateException after {@link #close()}
+     */
+    public CompletableFuture<ExitStatus> onExit() {
+        return onExit(Callbacks.EXECUTOR);
+    }
+
+    /**
+     * Like {@link #onExit()}, but the returned future is completed by a task run on
+     * {@code executor}, so its non-async callbacks run there.
+     *
+     * <p>{@code onExit(Runnable::run)} completes it directly on the reactor thread (or in the
+     * calling thread, if the child has already exited): no thread hop, but every callback then
+     * runs on the one thread that reports every child's exit. Such callbacks must be quick and
+     * should never block: they delay every other exit. (Waiting there for another child, or
+     * closing one, still works: it then blocks the reactor thread in native code until that
+     * child exits.) If {@code executor} rejects the task, the
+     * future is completed exceptionally with the rejection.
+     *
+     * @param executor runs the completion; {@code Runnable::run} for the reactor thread
+     * @return a new future of the exit status
+     * @throws IllegalStateException after {@link #close()}
+     */
+    public CompletableFuture<ExitStatus> onExit(Executor executor) {
+        Objects.requireNonNull(executor, "executor");
+        ensureOpen();
+        state.markObserved();
+        CompletableFuture<ExitStatus> result = new CompletableFuture<>();
+        StatusCell cell = status; // the callback must not capture this Child
+        exit.whenComplete((raw, failure) -> {
+            Runnable complete = () -> {
+                if (failure == null) {
+                    result.complete(cell.of(raw));
+                } else {
+                    result.completeExceptionally(failure);
+                }
+            };
+            try {
+                executor.execute(complete);
+            } catch (Throwable t) {
+                result.completeExceptionally(t);
+            }
+        });
+        return result;
     }
 
     /**
@@ -195,15 +433,16 @@ public final class Child implements AutoCloseable {
      * does anything; it is safe to call from any thread and any number of times.
      * <ul>
      *   <li>{@link CloseAction#KILL} (default): if still running, {@link Signal#KILL}; then waits
-     *       for the exit and reaps it.</li>
-     *   <li>{@link CloseAction#WAIT}: waits for the exit and reaps it; if interrupted, behaves as
+     *       (uninterruptibly, keeping the interrupt status) until the reactor has reaped it.</li>
+     *   <li>{@link CloseAction#WAIT}: waits for the exit; if interrupted, behaves as
      *       {@code LEAVE_RUNNING} and keeps the interrupt status.</li>
-     *   <li>{@link CloseAction#LEAVE_RUNNING}: returns at once; Forkless reaps the child after it
-     *       exits.</li>
+     *   <li>{@link CloseAction#LEAVE_RUNNING}: returns at once; the reactor reaps the child when
+     *       it exits.</li>
      * </ul>
-     * Threads blocked in {@link #waitFor()} when {@code close()} starts receive the exit status
-     * (with {@code KILL} or {@code WAIT}) or an {@link IllegalStateException} (with
-     * {@code LEAVE_RUNNING}).
+     * Threads already blocked in {@link #waitFor()} when {@code close()} starts go on waiting and
+     * receive the exit status, whatever the action; futures from {@link #onExit()} complete when
+     * the process exits. An explicit {@code close()} never counts as a leak and never triggers
+     * {@link Command#killOnUnreachable(boolean)}.
      */
     @Override
     public void close() {
@@ -213,19 +452,25 @@ public final class Child implements AutoCloseable {
         try {
             switch (closeAction) {
                 case KILL:
-                    if (exits.poll() == null) {
+                    if (poll() == null) {
                         int rc = process.signal(Signal.KILL.number());
                         if (rc != 0 && rc != -Native.ESRCH) {
-                            break; // cannot kill it: do not wait forever, let the core adopt it
+                            break; // cannot kill it: do not wait forever; the reactor reaps it
                         }
                     }
-                    toStatus(exits.awaitUninterruptibly());
+                    if (Reactor.isReactorThread()) {
+                        awaitHere(-1);
+                    } else {
+                        status.of(exit.join()); // uninterruptible; keeps the interrupt status
+                    }
                     break;
                 case WAIT:
                     try {
-                        toStatus(exits.await(-1));
+                        status.of(Reactor.isReactorThread() ? awaitHere(-1) : exit.get());
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
+                    } catch (ExecutionException lost) {
+                        // ECHILD: nothing left to wait for
                     }
                     break;
                 case LEAVE_RUNNING:
@@ -233,11 +478,13 @@ public final class Child implements AutoCloseable {
                 default:
                     throw new AssertionError(closeAction);
             }
-        } catch (UncheckedIOException lost) {
+        } catch (UncheckedIOException | CompletionException lost) {
             // ECHILD: something else in this process reaped the child (a waitpid(-1)); there is
             // nothing left to kill or wait for, and the handle is released below all the same.
         } finally {
+            cleanup.explicit = true;
             cleanable.clean(); // releases the handle once, and deregisters the safety net
+            Reference.reachabilityFence(this);
         }
     }
 
@@ -247,8 +494,11 @@ public final class Child implements AutoCloseable {
      */
     @Override
     public String toString() {
-        ExitStatus s = status;
-        String state = s != null ? s.toString() : closed.get() ? "closed" : "running";
-        return "Child[pid=" + pid + ", " + program + ", " + state + "]";
+        ExitStatus s = status.peek();
+        if (s == null && exit.isDone() && !exit.isCompletedExceptionally()) {
+            s = status.of(exit.getNow(null));
+        }
+        String st = s != null ? s.toString() : closed.get() ? "closed" : "running";
+        return "Child[pid=" + pid + ", " + program + ", " + st + "]";
     }
 }

@@ -23,9 +23,10 @@ public enum CloseAction {
      */
     WAIT,
     /**
-     * Let the child run on. {@code close()} returns at once and releases the handle; Forkless reaps
-     * the child after it exits. The child can no longer be waited for or signalled through this
-     * library.
+     * Let the child run on. {@code close()} returns at once and releases the handle; Forkless's
+     * reactor reaps the child when it exits. The child can no longer be waited for or signalled
+     * through this library; waits already in progress (and {@code onExit()} futures) still
+     * receive its status.
      */
     LEAVE_RUNNING
 }

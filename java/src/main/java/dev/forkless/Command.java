@@ -1,9 +1,13 @@
 package dev.forkless;
 
+import dev.forkless.internal.ExitState;
+import dev.forkless.internal.LeakReports;
 import dev.forkless.internal.Native;
 import dev.forkless.internal.NativeLoader;
 import dev.forkless.internal.NativeProcess;
 import dev.forkless.internal.NativeStrings;
+import dev.forkless.internal.RawExit;
+import dev.forkless.internal.Reactor;
 
 import java.lang.ref.Reference;
 import java.nio.file.Path;
@@ -40,7 +44,9 @@ import java.util.Objects;
  *   <li>the working directory and the environment are this JVM's;</li>
  *   <li>stdin, stdout and stderr are {@linkplain Stdio#inherit() inherited};</li>
  *   <li>the child stays in this JVM's session and process group;</li>
- *   <li>closing the {@link Child} kills it if it still runs ({@link CloseAction#KILL}).</li>
+ *   <li>closing the {@link Child} kills it if it still runs ({@link CloseAction#KILL});</li>
+ *   <li>a {@link Child} dropped without closing it is not killed: it runs on and is reaped when it
+ *       exits ({@link #killOnUnreachable(boolean) killOnUnreachable(false)}).</li>
  * </ul>
  * The child gets exactly its three standard streams; no other descriptor of this JVM leaks into it.
  *
@@ -66,10 +72,11 @@ public final class Command {
     private final Stdio stderr;
     private final int flags;
     private final CloseAction closeAction;
+    private final boolean killOnUnreachable;
 
     private Command(String program, List<String> args, Path directory, boolean envClear,
                     Map<String, String> envChanges, Stdio stdin, Stdio stdout, Stdio stderr, int flags,
-                    CloseAction closeAction) {
+                    CloseAction closeAction, boolean killOnUnreachable) {
         this.program = program;
         this.args = args;
         this.directory = directory;
@@ -80,6 +87,7 @@ public final class Command {
         this.stderr = stderr;
         this.flags = flags;
         this.closeAction = closeAction;
+        this.killOnUnreachable = killOnUnreachable;
     }
 
     /**
@@ -100,7 +108,7 @@ public final class Command {
         }
         NativeStrings.checkCString(program, "program");
         return new Command(program, checkArgs(List.of(), Arrays.asList(args)), null, false, Map.of(),
-                Stdio.inherit(), Stdio.inherit(), Stdio.inherit(), 0, CloseAction.KILL);
+                Stdio.inherit(), Stdio.inherit(), Stdio.inherit(), 0, CloseAction.KILL, false);
     }
 
     /**
@@ -133,7 +141,8 @@ public final class Command {
 
     private Command with(List<String> args, Path directory, boolean envClear, Map<String, String> env,
                          Stdio in, Stdio out, Stdio err, int flags, CloseAction close) {
-        return new Command(program, args, directory, envClear, env, in, out, err, flags, close);
+        return new Command(program, args, directory, envClear, env, in, out, err, flags, close,
+                killOnUnreachable);
     }
 
     /**
@@ -334,6 +343,26 @@ public final class Command {
     }
 
     /**
+     * Whether a {@link Child} that becomes unreachable without {@link Child#close()} is killed
+     * ({@link Signal#KILL}, if it still runs) when the garbage collector finds it, before its
+     * handle is released. Default: {@code false}, the child runs on and is reaped when it exits.
+     *
+     * <p>The default is the conservative one (like tokio's {@code kill_on_drop}): when the
+     * collector runs is unpredictable, so a kill tied to it would end a child at a random moment
+     * (a build step half-way through writing its output, say). Code that wants the child's life
+     * bounded says so with {@link Child#close()} and {@link CloseAction#KILL}; this option is a
+     * safety net for children that must not outlive a forgotten handle (a server started for a
+     * test, a watcher). {@link Child#close()} never triggers it, whatever the close action.
+     *
+     * @param kill true to kill an unreachable, unclosed child
+     * @return a new command
+     */
+    public Command killOnUnreachable(boolean kill) {
+        return new Command(program, args, directory, envClear, envChanges, stdin, stdout, stderr, flags,
+                closeAction, kill);
+    }
+
+    /**
      * The program, as given.
      *
      * @return the program
@@ -357,13 +386,16 @@ public final class Command {
      * <p>The calling thread does the work: the child borrows it for the few microseconds between
      * its creation and its {@code execve} (Forkless spawns vfork-style, so the cost does not grow
      * with the JVM's heap). Files that {@link Stdio} settings name are opened first, and closed
-     * again in this JVM before this method returns or throws.
+     * again in this JVM before this method returns or throws. The first spawn also starts the
+     * reactor thread that watches every child's exit ({@link Forkless#reactorBackend()}); the new
+     * child is handed to it before this method returns.
      *
      * @return the running child; close it (try-with-resources) to apply the {@link CloseAction}
      * @throws ProcessStartException if the child could not be started: the program is missing, not
      *     executable or not found in {@code PATH}; the directory does not exist; a {@link Stdio} file
-     *     cannot be opened; descriptors or processes are exhausted ({@code EMFILE}, {@code EAGAIN}).
-     *     Nothing is left behind.
+     *     cannot be opened; descriptors or processes are exhausted ({@code EMFILE}, {@code EAGAIN});
+     *     the exit watcher cannot start or take the child ({@link SpawnStep#WATCH}, the child is
+     *     then killed and reaped). Nothing is left behind.
      * @throws IllegalStateException if a {@link Stdio#fd(OwnedFd)} descriptor is already closed;
      *     nothing has been started or opened then
      * @throws UnsatisfiedLinkError if the native library cannot be loaded (see
@@ -491,6 +523,13 @@ public final class Command {
         if ((flags & NEW_PROCESS_GROUP) != 0) {
             spawnFlags |= Native.SPAWN_NEW_PROCESS_GROUP; // with a session too: the core allows pgid 0
         }
+        // The reactor first: if it cannot start, nothing has been spawned yet.
+        Reactor reactor;
+        try {
+            reactor = Reactor.get();
+        } catch (Native.ErrnoException e) {
+            throw failure(SpawnStep.WATCH, e.errno(), "start the exit watcher");
+        }
         long[] out = new long[Native.SPAWN_OUT_LENGTH];
         int rc = Native.spawn(block, argBytes.length + 1, env == null ? -1 : env.size(), cwd != null,
                 fdMap, spawnFlags, 0, 0, 0, null, out);
@@ -502,7 +541,31 @@ public final class Command {
             }
             throw failure(step, -rc, what);
         }
-        return new Child(new NativeProcess(out[0], out[1]), closeAction, program);
+        NativeProcess process = new NativeProcess(out[0], out[1]);
+        ExitState state = new ExitState(out[1], program,
+                LeakReports.enabled() ? new Throwable("spawned here") : null);
+        try {
+            reactor.watch(process, state);
+        } catch (Native.ErrnoException e) {
+            discard(process);
+            throw failure(SpawnStep.WATCH, e.errno(), "watch its exit");
+        }
+        return new Child(process, state, closeAction, program, killOnUnreachable);
+    }
+
+    /** A child that cannot be watched: kill it, reap it here, release it. Nothing stays behind. */
+    private static void discard(NativeProcess process) {
+        try {
+            process.signal(Signal.KILL.number());
+            RawExit gone = null;
+            while (gone == null) {
+                gone = process.await(-1); // null only after EINTR
+            }
+        } catch (RuntimeException lost) {
+            // ECHILD: reaped elsewhere already
+        } finally {
+            process.release();
+        }
     }
 
     private static int put(byte[] block, int pos, byte[] s) {
@@ -578,6 +641,10 @@ public final class Command {
         }
         if (closeAction != CloseAction.KILL) {
             sb.append(sep).append("onClose=").append(closeAction);
+            sep = ", ";
+        }
+        if (killOnUnreachable) {
+            sb.append(sep).append("killOnUnreachable");
         }
         return sb.append(']').toString();
     }

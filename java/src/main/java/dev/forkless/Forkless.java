@@ -1,6 +1,7 @@
 package dev.forkless;
 
 import dev.forkless.internal.NativeLoader;
+import dev.forkless.internal.Reactor;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -17,13 +18,22 @@ import java.util.Properties;
  * unsupported platform checks {@link #isAvailable()} first; a program that wants to explain a
  * failure logs {@link #unavailabilityCause()}.
  *
- * <p>How the native library is found (an explicit file, the copy inside the jar, then
- * {@code java.library.path}) is controlled by two system properties, both unset by default:
+ * <p><b>System properties</b>, each read once (when the part it controls starts), all unset by
+ * default:
  * <ul>
- *   <li>{@code forkless.library.path}: the path of a {@code libforkless_jni} file to load first.</li>
+ *   <li>{@code forkless.library.path}: the path of a {@code libforkless_jni} file to load first.
+ *       Default: none; the copy inside the jar, then {@code java.library.path}.</li>
  *   <li>{@code forkless.tmpdir}: where the library inside the jar is extracted to (into a
  *       per-user subdirectory, reused across runs); default {@code java.io.tmpdir}. Set it when
  *       the temporary directory is mounted {@code noexec}.</li>
+ *   <li>{@code forkless.reactor}: the mechanism of the thread that watches every child's exit,
+ *       {@code epoll}, {@code io_uring} or {@code auto}. Default {@code auto}: io_uring where the
+ *       kernel allows it, else epoll. See {@link #reactorBackend()}.</li>
+ *   <li>{@code forkless.leakDetection}: {@code true} records where each child is spawned (a
+ *       stack walk per spawn) and reports, as a {@code WARNING} on the {@link System.Logger}
+ *       {@code "dev.forkless"}, every {@link Child} that became unreachable without
+ *       {@link Child#close()} and without anyone having observed its exit; the report names the
+ *       pid, the program and the spawning stack. Default {@code false}.</li>
  * </ul>
  * Loading is attempted once per JVM (per class loader); the outcome, failure included, is kept.
  */
@@ -100,6 +110,28 @@ public final class Forkless {
             // Unreadable metadata: try the manifest.
         }
         return Optional.ofNullable(Forkless.class.getPackage().getImplementationVersion());
+    }
+
+    /**
+     * The mechanism of the reactor: the one daemon thread ({@code forkless-reactor}) that learns
+     * of every Forkless child's exit, reaps it, and completes its waits and {@link Child#onExit()}
+     * futures. Starts the reactor if no child has been spawned yet.
+     *
+     * <p>Chosen by the system property {@code forkless.reactor}: {@code epoll}, {@code io_uring},
+     * or {@code auto} / unset (the default: io_uring when the kernel allows it, else epoll). An
+     * explicit choice that this kernel or its seccomp profile refuses (for example io_uring with
+     * {@code kernel.io_uring_disabled} set, or in a container whose profile denies it) falls back
+     * to epoll and logs a {@code WARNING} on the {@link System.Logger} {@code "dev.forkless"},
+     * such as {@code forkless.reactor=io_uring unavailable: io_uring_setup: Operation not permitted
+     * (EPERM); using epoll}. An unknown value is logged the same way and means {@code auto}.
+     *
+     * @return {@code "epoll"} or {@code "io_uring"}
+     * @throws java.io.UncheckedIOException if no reactor can be started (e.g. {@code EMFILE})
+     * @throws UnsatisfiedLinkError if the native library cannot be loaded
+     */
+    public static String reactorBackend() {
+        NativeLoader.ensureLoaded();
+        return Reactor.backendName();
     }
 
     private static final String POM_PROPERTIES = "/META-INF/maven/dev.forkless/forkless/pom.properties";

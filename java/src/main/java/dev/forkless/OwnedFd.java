@@ -30,7 +30,8 @@ import java.util.Objects;
  *       number.</li>
  *   <li>{@link #release()}: gives the raw number to the caller, who closes it from then on.</li>
  * </ul>
- * If neither happens and the object becomes unreachable, a {@link Cleaner} closes the descriptor.
+ * If neither happens and the object becomes unreachable, a cleanup action closes the descriptor
+ * (run by the reactor thread, within about a second after the garbage collector finds it).
  * That is a safety net against leaks, not a plan: it runs late, on another thread, or never.
  *
  * <p>Every descriptor Forkless creates is close-on-exec: a child gets it only when a
@@ -104,7 +105,7 @@ public final class OwnedFd implements AutoCloseable {
 
     private OwnedFd(int fd) {
         this.state = new State(fd);
-        this.cleanable = Cleaners.CLEANER.register(this, state);
+        this.cleanable = Cleaners.register(this, state);
     }
 
     /**

@@ -38,6 +38,12 @@ public enum SpawnStep {
     EXEC("execve", 14),
     /** Getting a pidfd for a child whose spawn could not return one. */
     PIDFD("pidfd_open", 15),
+    /**
+     * Handing the started child to the reactor that watches its exit (Java side, after the core's
+     * steps; {@code ENOMEM}, or {@code EAGAIN} when no waiter thread can be started for a child
+     * without a pidfd). The child is killed and reaped before the exception is thrown.
+     */
+    WATCH("watch", -1),
     /** A step this version of the Java API does not know (a newer native core). */
     UNKNOWN("unknown", -1);
 

@@ -136,10 +136,7 @@ final class Procs {
         return true;
     }
 
-    /**
-     * Runs /bin/true through Forkless: every spawn also reaps the core's orphans, which is how a
-     * released child's zombie goes away until the reactor does it.
-     */
+    /** Runs /bin/true through Forkless and waits for it. */
     static void spawnTrue() {
         try (Child c = Command.of("/bin/true").spawn()) {
             c.waitFor();

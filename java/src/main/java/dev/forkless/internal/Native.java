@@ -105,6 +105,23 @@ public final class Native {
     /** No pidfd at all. */
     public static final int STRATEGY_PID_ONLY = 4;
 
+    // fl_reactor_backend
+    /** {@code fl_reactor_open}: the best backend that works here (io_uring, then epoll). */
+    public static final int REACTOR_BEST = 0;
+    /** epoll over pidfds plus an eventfd. */
+    public static final int REACTOR_EPOLL = 1;
+    /** io_uring: POLL_ADD on pidfds. */
+    public static final int REACTOR_IO_URING = 2;
+
+    /** Length of one event in the array {@link #reactorWait} fills. */
+    public static final int EVENT_LENGTH = 8;
+    /** Index in an event: the token given to {@link #reactorAdd}. */
+    public static final int EVENT_TOKEN = 0;
+    /** Index in an event: 1 the status is valid, -ECHILD reaped behind our back, other -errno. */
+    public static final int EVENT_RESULT = 1;
+    /** Index in an event: where the status ({@link #STATUS_LENGTH} values) starts. */
+    public static final int EVENT_STATUS = 2;
+
     /** Length of the {@code out} array of {@link #spawn}: handle, pid, failed step. */
     public static final int SPAWN_OUT_LENGTH = 3;
     /** Length of the {@code status} array of {@link #waitFor}. */
@@ -134,6 +151,10 @@ public final class Native {
     public static final int EBADF = 9;
     /** No child processes. */
     public static final int ECHILD = 10;
+    /** Resource temporarily unavailable. */
+    public static final int EAGAIN = 11;
+    /** Out of memory. */
+    public static final int ENOMEM = 12;
     /** Permission denied. */
     public static final int EACCES = 13;
     /** File exists. */
@@ -185,6 +206,18 @@ public final class Native {
     private static native byte[] strerror0(int errno);
 
     private static native byte[] strategyName0(int strategy);
+
+    private static native int reactorOpen0(int backend, long[] out);
+
+    private static native int reactorBackend0(long reactor);
+
+    private static native byte[] reactorBackendName0(int backend);
+
+    private static native int reactorAdd0(long reactor, long process, long token);
+
+    private static native int reactorWait0(long reactor, long[] events, int max, int timeoutMillis);
+
+    private static native int reactorWake0(long reactor);
 
     // ---------------------------------------------------------------------------------------
     // Wrappers.
@@ -351,6 +384,75 @@ public final class Native {
     public static String strategyName(int strategy) {
         byte[] b = strategyName0(strategy);
         return b == null ? "unknown" : NativeStrings.decode(b);
+    }
+
+    /**
+     * Opens a reactor ({@code fl_reactor_open}).
+     *
+     * @param backend {@code REACTOR_*}
+     * @param out at least 1 long: receives the {@code fl_reactor*} on success
+     * @return 0, or -errno (-ENOSYS, -EPERM: this kernel or a seccomp filter refuses the backend)
+     */
+    public static int reactorOpen(int backend, long[] out) {
+        return reactorOpen0(backend, out);
+    }
+
+    /**
+     * The backend of an open reactor ({@code fl_reactor_backend}).
+     *
+     * @param reactor an open reactor
+     * @return {@link #REACTOR_EPOLL} or {@link #REACTOR_IO_URING}
+     */
+    public static int reactorBackend(long reactor) {
+        return reactorBackend0(reactor);
+    }
+
+    /**
+     * The core's name of a reactor backend.
+     *
+     * @param backend a {@code REACTOR_*} value
+     * @return {@code "epoll"}, {@code "io_uring"}; {@code "unknown"} otherwise
+     */
+    public static String reactorBackendName(int backend) {
+        byte[] b = reactorBackendName0(backend);
+        return b == null ? "unknown" : NativeStrings.decode(b);
+    }
+
+    /**
+     * Starts watching a process ({@code fl_reactor_add}); its exit is reported once, with token.
+     * The caller must hold a use of the process handle for the duration of the call.
+     *
+     * @param reactor an open reactor
+     * @param process a live process handle
+     * @param token reported with the exit
+     * @return 0, or -errno (-EEXIST, -ENOMEM, -EAGAIN)
+     */
+    public static int reactorAdd(long reactor, long process, long token) {
+        return reactorAdd0(reactor, process, token);
+    }
+
+    /**
+     * Waits for exits ({@code fl_reactor_wait}); one thread at a time.
+     *
+     * @param reactor an open reactor
+     * @param events at least {@code max * EVENT_LENGTH} long; receives the events, each
+     *     {@link #EVENT_LENGTH} values: token, result, then a status as {@link #waitFor} fills it
+     * @param max the most events to return
+     * @param timeoutMillis negative: forever; 0: just check
+     * @return how many events were stored (0 on timeout or wake-up), -EINTR, other -errno
+     */
+    public static int reactorWait(long reactor, long[] events, int max, int timeoutMillis) {
+        return reactorWait0(reactor, events, max, timeoutMillis);
+    }
+
+    /**
+     * Makes a current or the next {@link #reactorWait} return ({@code fl_reactor_wake}).
+     *
+     * @param reactor an open reactor
+     * @return 0, or -errno
+     */
+    public static int reactorWake(long reactor) {
+        return reactorWake0(reactor);
     }
 
     /**

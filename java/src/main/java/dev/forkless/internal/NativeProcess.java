@@ -119,6 +119,24 @@ public final class NativeProcess {
     }
 
     /**
+     * {@code fl_reactor_add}: hands the process to a reactor, which keeps a reference of its own
+     * (it still reaps the child after {@link #release()}).
+     *
+     * @param reactor the {@code fl_reactor*}
+     * @param token reported with the exit
+     * @return 0, or -errno
+     * @throws IllegalStateException after {@link #release()}
+     */
+    int addTo(long reactor, long token) {
+        long h = enter();
+        try {
+            return Native.reactorAdd(reactor, h, token);
+        } finally {
+            leave();
+        }
+    }
+
+    /**
      * {@code fl_process_fd}: the pidfd, owned by the handle; valid until {@link #release()}.
      *
      * @return the descriptor, or -1 without one

@@ -20,8 +20,19 @@ public record RawExit(int kind, int code, boolean coreDumped, long userMicros, l
      * @return the exit
      */
     public static RawExit of(long[] s) {
-        return new RawExit((int) s[Native.STATUS_KIND], (int) s[Native.STATUS_CODE],
-                s[Native.STATUS_CORE] != 0, s[Native.STATUS_USER_USEC], s[Native.STATUS_SYSTEM_USEC],
-                s[Native.STATUS_MAX_RSS_KIB]);
+        return of(s, 0);
+    }
+
+    /**
+     * Reads a status stored at an offset, e.g. inside an event filled by {@link Native#reactorWait}.
+     *
+     * @param s the array
+     * @param at where the {@link Native#STATUS_LENGTH} values start
+     * @return the exit
+     */
+    public static RawExit of(long[] s, int at) {
+        return new RawExit((int) s[at + Native.STATUS_KIND], (int) s[at + Native.STATUS_CODE],
+                s[at + Native.STATUS_CORE] != 0, s[at + Native.STATUS_USER_USEC],
+                s[at + Native.STATUS_SYSTEM_USEC], s[at + Native.STATUS_MAX_RSS_KIB]);
     }
 }

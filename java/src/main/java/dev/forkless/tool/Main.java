@@ -124,6 +124,7 @@ public final class Main {
                 .append(" (includes this JVM's resident size at the spawn)\n");
         sb.append("\tSpawned with: ").append(Native.strategyName(Native.spawnStrategy()))
                 .append('\n');
+        sb.append("\tExit watched by: ").append(Forkless.reactorBackend()).append(" reactor\n");
         err.print(sb);
         err.flush();
     }

@@ -1,0 +1,257 @@
+package dev.forkless.internal;
+
+import java.io.UncheckedIOException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The one reactor of this JVM: a daemon platform thread, {@value #THREAD_NAME}, that learns of
+ * every Forkless child's exit from the core ({@code fl_reactor_wait}) and completes that child's
+ * {@link ExitState#future()}. One thread for any number of children; nobody else blocks in native
+ * code to wait (waiting threads park on the future, which is what virtual threads need).
+ *
+ * <p>Started lazily, by the first spawn (or {@link #backendName()}). The core reaps each child
+ * itself, by its pidfd (or by PID with a waiter thread of its own where there is no pidfd), and
+ * never calls {@code waitpid(-1)}; this thread never waits for a child either, so children of
+ * {@link java.lang.ProcessBuilder} are left to the JDK.
+ *
+ * <p>Backend: the system property {@code forkless.reactor} = {@code epoll} | {@code io_uring} |
+ * {@code auto} (or unset: the core's best, io_uring then epoll). An explicit backend that this
+ * kernel or its seccomp profile refuses falls back (io_uring to epoll, epoll to the best) with a
+ * {@code WARNING} on the {@link System.Logger} {@code "dev.forkless"}; so does an unknown value.
+ *
+ * <p>Tokens: each registration gets a new token, put into the map <em>before</em>
+ * {@code fl_reactor_add} (an exit can be reported the moment it is added) and removed when its
+ * exit is reported. The map also keeps each {@link ExitState} alive while its child runs, whether
+ * or not its {@code Child} is still reachable.
+ *
+ * <p>The same thread runs the safety nets of dropped objects ({@link Cleaners}), after each batch
+ * of exits and at least every {@value #CLEANUP_MILLIS} ms (so an idle JVM with Forkless loaded
+ * sees this thread wake once a second); Forkless adds no other thread of its own.
+ *
+ * <p>The thread must survive anything: a failure while completing one exit is logged at
+ * {@code ERROR} and the loop goes on; a failing {@code fl_reactor_wait} (other than
+ * {@code EINTR}) is logged and retried after {@value #BACKOFF_MILLIS} ms. The reactor is never
+ * closed: it lives as long as the JVM.
+ */
+public final class Reactor {
+    /** The name of the reactor thread. */
+    public static final String THREAD_NAME = "forkless-reactor";
+    /** The system property choosing the backend. */
+    public static final String BACKEND_PROPERTY = "forkless.reactor";
+    /** How often, at least, the reactor thread runs {@link Cleaners}' pending actions. */
+    static final int CLEANUP_MILLIS = 1000;
+    private static final int MAX_EVENTS = 256;
+    private static final long BACKOFF_MILLIS = 10;
+    private static final System.Logger LOG = System.getLogger("dev.forkless");
+    private static final Object START_LOCK = new Object();
+    private static volatile Reactor instance;
+
+    private static volatile Thread thread;
+
+    private final long handle;
+    private final int backend;
+    private final ConcurrentHashMap<Long, ExitState> watched = new ConcurrentHashMap<>();
+    private final AtomicLong tokens = new AtomicLong();
+
+    private Reactor(long handle, int backend) {
+        this.handle = handle;
+        this.backend = backend;
+    }
+
+    /**
+     * The reactor, started on first use. A failure to start (e.g. {@code EMFILE}) is not kept:
+     * the next call tries again.
+     *
+     * @return the reactor
+     * @throws Native.ErrnoException if no backend could be opened
+     */
+    public static Reactor get() throws Native.ErrnoException {
+        Reactor r = instance;
+        if (r != null) {
+            return r;
+        }
+        synchronized (START_LOCK) {
+            r = instance;
+            if (r == null) {
+                r = start();
+                instance = r;
+            }
+            return r;
+        }
+    }
+
+    /**
+     * The name of the backend in use, starting the reactor if needed.
+     *
+     * @return {@code "epoll"} or {@code "io_uring"}
+     * @throws UncheckedIOException if the reactor cannot be started
+     */
+    public static String backendName() {
+        try {
+            return Native.reactorBackendName(get().backend);
+        } catch (Native.ErrnoException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Starts the reactor if it is not running, for {@link Cleaners}, whose actions it runs. A
+     * failure is ignored here: the spawn that needs the reactor reports it.
+     */
+    static void startForCleanup() {
+        if (instance == null) {
+            try {
+                get();
+            } catch (Native.ErrnoException | RuntimeException e) {
+                // No reactor yet; a later registration or spawn tries again.
+            }
+        }
+    }
+
+    private static Reactor start() throws Native.ErrnoException {
+        String property = System.getProperty(BACKEND_PROPERTY);
+        int wanted;
+        if (property == null || property.isEmpty() || property.equals("auto")) {
+            wanted = Native.REACTOR_BEST;
+        } else if (property.equals("epoll")) {
+            wanted = Native.REACTOR_EPOLL;
+        } else if (property.equals("io_uring")) {
+            wanted = Native.REACTOR_IO_URING;
+        } else {
+            LOG.log(System.Logger.Level.WARNING, BACKEND_PROPERTY + "=" + property
+                    + " is not one of epoll, io_uring, auto; using the best backend available");
+            wanted = Native.REACTOR_BEST;
+        }
+        long[] out = new long[1];
+        int rc = Native.reactorOpen(wanted, out);
+        if (rc < 0 && wanted != Native.REACTOR_BEST) {
+            int fallback = wanted == Native.REACTOR_IO_URING ? Native.REACTOR_EPOLL : Native.REACTOR_BEST;
+            String syscall = wanted == Native.REACTOR_IO_URING ? "io_uring_setup" : "epoll_create1";
+            LOG.log(System.Logger.Level.WARNING, BACKEND_PROPERTY + "=" + property + " unavailable: "
+                    + syscall + ": " + Native.describe(-rc) + "; using "
+                    + (fallback == Native.REACTOR_EPOLL ? "epoll" : "the best backend available"));
+            rc = Native.reactorOpen(fallback, out);
+        }
+        if (rc < 0) {
+            throw new Native.ErrnoException("start the reactor", -rc);
+        }
+        Reactor r = new Reactor(out[0], Native.reactorBackend(out[0]));
+        // A platform thread on purpose: it spends its life blocked in native code.
+        Thread t = new Thread(null, r::run, THREAD_NAME, 0, false);
+        t.setDaemon(true);
+        t.setContextClassLoader(null);
+        t.start();
+        thread = t;
+        return r;
+    }
+
+    /**
+     * Whether the calling thread is the reactor thread (running a callback attached with
+     * {@code onExit(Runnable::run)}): it must not park waiting for an exit that only it can report.
+     *
+     * @return true on the reactor thread
+     */
+    public static boolean isReactorThread() {
+        return Thread.currentThread() == thread;
+    }
+
+    /**
+     * Starts watching a process: its {@link ExitState#future()} will be completed when it exits,
+     * even after the handle is released (the core keeps a reference of its own).
+     *
+     * @param process a live handle
+     * @param state the state to complete
+     * @throws Native.ErrnoException if the core refuses ({@code ENOMEM}; {@code EAGAIN} when no
+     *     waiter thread can be started for a child without a pidfd); nothing is watched then
+     */
+    public void watch(NativeProcess process, ExitState state) throws Native.ErrnoException {
+        long token = tokens.incrementAndGet();
+        watched.put(token, state);
+        int rc;
+        try {
+            rc = process.addTo(handle, token);
+        } catch (RuntimeException | Error e) {
+            watched.remove(token);
+            throw e;
+        }
+        if (rc < 0) {
+            watched.remove(token);
+            throw new Native.ErrnoException("watch child " + process.pid(), -rc);
+        }
+    }
+
+    /**
+     * How many children are watched right now (registered, exit not yet reported).
+     *
+     * @return the count
+     */
+    public int watchedCount() {
+        return watched.size();
+    }
+
+    private void run() {
+        long[] events = new long[MAX_EVENTS * Native.EVENT_LENGTH];
+        for (;;) {
+            try {
+                int n = Native.reactorWait(handle, events, MAX_EVENTS, CLEANUP_MILLIS);
+                if (n < 0) {
+                    if (n != -Native.EINTR) {
+                        LOG.log(System.Logger.Level.ERROR, "forkless reactor: fl_reactor_wait: "
+                                + Native.describe(-n) + "; retrying in " + BACKOFF_MILLIS + " ms");
+                        backOff();
+                    }
+                    continue;
+                }
+                for (int i = 0; i < n; i++) {
+                    try {
+                        dispatch(events, i * Native.EVENT_LENGTH);
+                    } catch (Throwable t) {
+                        log(t);
+                    }
+                }
+                Cleaners.runPending();
+            } catch (Throwable t) {
+                log(t);
+                backOff();
+            }
+        }
+    }
+
+    private void dispatch(long[] events, int at) {
+        long token = events[at + Native.EVENT_TOKEN];
+        int result = (int) events[at + Native.EVENT_RESULT];
+        ExitState state = watched.remove(token);
+        if (state == null) {
+            LOG.log(System.Logger.Level.ERROR, "forkless reactor: exit reported for unknown token "
+                    + token);
+            return;
+        }
+        if (result == 1) {
+            state.future().complete(RawExit.of(events, at + Native.EVENT_STATUS));
+        } else if (result == -Native.ECHILD) {
+            state.future().completeExceptionally(new UncheckedIOException(new Native.ErrnoException(
+                    "child " + state.pid() + " was reaped by someone else (waitpid(-1) elsewhere in"
+                            + " this process)", Native.ECHILD)));
+        } else {
+            state.future().completeExceptionally(new UncheckedIOException(new Native.ErrnoException(
+                    "wait for child " + state.pid(), -result)));
+        }
+    }
+
+    private static void log(Throwable t) {
+        try {
+            LOG.log(System.Logger.Level.ERROR, "forkless reactor: failure while completing an exit", t);
+        } catch (Throwable ignored) {
+            // Even logging failed (out of memory?): keep the thread alive regardless.
+        }
+    }
+
+    private static void backOff() {
+        try {
+            Thread.sleep(BACKOFF_MILLIS);
+        } catch (InterruptedException e) {
+            // Nobody should interrupt this thread; it keeps running either way.
+        }
+    }
+}
