@@ -97,8 +97,8 @@ public final class Child implements AutoCloseable {
     }
 
     /**
-     * The Cleaner action, run once: by {@link #close()} (explicit), or by the Cleaner when the
-     * Child became unreachable without it.
+     * The cleanup action, run once: by {@link #close()} (explicit), or by the reactor thread
+     * ({@link Cleaners}) when the Child became unreachable without it.
      */
     private static final class Cleanup implements Runnable {
         private final NativeProcess process;
@@ -124,7 +124,7 @@ public final class Child implements AutoCloseable {
                     }
                 }
             } catch (RuntimeException e) {
-                // Nothing may stop the release below (the cleaner thread ignores it anyway).
+                // Nothing may stop the release below.
             } finally {
                 process.release();
             }
