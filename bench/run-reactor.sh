@@ -42,17 +42,9 @@ fi
 lat_round=50 lat_pause_us=2000 lat_delay_us=1000
 native='--enable-native-access=ALL-UNNAMED'
 
-# Echoes a command (arguments with spaces in single quotes, so it can be pasted back) and runs it.
-run() {
-    local shown='' a
-    for a in "$@"; do
-        [[ $a == *[[:space:]]* ]] && a="'$a'"
-        shown+="${shown:+ }$a"
-    done
-    shown=${shown//$root\//} # paths relative to the repository root, where they can be pasted
-    printf '+ %s\n' "$shown" | tee -a "$results/reactor-commands.txt" >&2
-    "$@"
-}
+commands_file=reactor-commands.txt machine_file=reactor-machine.txt
+# shellcheck source=bench/lib.sh
+source "$here/lib.sh"
 
 machine() {
     {
@@ -71,7 +63,6 @@ machine() {
     } >"$results/reactor-machine.txt"
 }
 
-load() { echo "load $1: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$results/reactor-machine.txt" >&2; }
 
 # Merges one-object JSON files into one JSON list, then removes them.
 merge() { # out files...

@@ -28,17 +28,9 @@ else
     forks=5 wi=3 w=1s i=5 r=1s c_iters=2000 c_warmup=200 c_rounds=20 c4_iters=1000 c4_fork=20 split_iters=2000
 fi
 
-# Echoes a command (arguments with spaces in single quotes, so it can be pasted back) and runs it.
-run() {
-    local shown='' a
-    for a in "$@"; do
-        [[ $a == *[[:space:]]* ]] && a="'$a'"
-        shown+="${shown:+ }$a"
-    done
-    shown=${shown//$root\//} # paths relative to the repository root, where they can be pasted
-    printf '+ %s\n' "$shown" | tee -a "$results/commands.txt" >&2
-    "$@"
-}
+commands_file=commands.txt machine_file=machine.txt
+# shellcheck source=bench/lib.sh
+source "$here/lib.sh"
 
 machine() {
     {
@@ -58,7 +50,6 @@ machine() {
     } >"$results/machine.txt"
 }
 
-load() { echo "load $1: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$results/machine.txt" >&2; }
 
 # ---- build -------------------------------------------------------------------------------------
 machine

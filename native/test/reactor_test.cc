@@ -71,26 +71,9 @@ bool AwaitThreadCount(int threads, int timeout_ms = 5000) {
     return true;
 }
 
-// Spawns program with argv and fds 1 and 2 on our stderr.
-fl_process *SpawnProgram(const std::string &program, const std::vector<std::string> &args) {
-    CStrings argv(args);
-    fl_fd_map map[] = {{1, 2}, {2, 2}};
-    fl_spawn_options o;
-    memset(&o, 0, sizeof o);
-    o.program = program.c_str();
-    o.argv = argv.get();
-    o.fds = map;
-    o.nfds = 2;
-    fl_process *p = nullptr;
-    fl_spawn_error e{};
-    int rc = fl_spawn(&o, &p, &e);
-    EXPECT_EQ(rc, 0) << "spawn failed at " << fl_step_name(e.step) << ": " << ErrName(e.err);
-    return rc == 0 ? p : nullptr;
-}
-
 // Spawns the test binary as a helper.
 fl_process *SpawnHelper(const std::string &mode, const std::vector<std::string> &args) {
-    return SpawnProgram(SelfExe(), HelperArgv(mode, args));
+    return SpawnQuiet(SelfExe(), HelperArgv(mode, args));
 }
 
 // Owns a reactor.
@@ -376,8 +359,8 @@ TEST_P(ReactorContractTest, ThousandChildren) {
         for (int i = 0; i < n; i++) {
             // Exits staggered over 0..95 ms after the start; every fourth one fails at once.
             fl_process *p = expected_code(i) == 1
-                                ? SpawnProgram("/bin/false", {"false"})
-                                : SpawnProgram("/bin/sleep", {"sleep", "0.0" + std::to_string((i % 20) / 2)});
+                                ? SpawnQuiet("/bin/false", {"false"})
+                                : SpawnQuiet("/bin/sleep", {"sleep", "0.0" + std::to_string((i % 20) / 2)});
             if (p == nullptr) break;
             procs.push_back(p);
             ASSERT_EQ(fl_reactor_add(r.get(), p, 1000 + (uint64_t)i), 0);

@@ -202,23 +202,27 @@ RunResult RunHelper(const RunSpec &spec) {
     return r;
 }
 
-fl_process *SpawnSleeper(int ms) {
-    std::vector<std::string> args;
-    if (ms >= 0) args.push_back(std::to_string(ms));
-    CStrings argv(HelperArgv("sleep", args));
+fl_process *SpawnQuiet(const std::string &program, const std::vector<std::string> &argv_strings) {
+    CStrings argv(argv_strings);
     fl_fd_map map[] = {{1, 2}, {2, 2}};
     fl_spawn_options o;
     memset(&o, 0, sizeof o);
-    o.program = SelfExe().c_str();
+    o.program = program.c_str();
     o.argv = argv.get();
     o.fds = map;
     o.nfds = 2;
     fl_process *p = nullptr;
     fl_spawn_error e{};
     int rc = fl_spawn(&o, &p, &e);
-    EXPECT_EQ(rc, 0) << "spawning a sleeper failed at " << fl_step_name(e.step) << " errno "
-                     << e.err;
+    EXPECT_EQ(rc, 0) << "spawning " << program << " failed at " << fl_step_name(e.step)
+                     << " errno " << e.err;
     return rc == 0 ? p : nullptr;
+}
+
+fl_process *SpawnSleeper(int ms) {
+    std::vector<std::string> args;
+    if (ms >= 0) args.push_back(std::to_string(ms));
+    return SpawnQuiet(SelfExe(), HelperArgv("sleep", args));
 }
 
 void KillAndWait(fl_process *p) {

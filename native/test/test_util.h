@@ -78,6 +78,9 @@ struct RunSpec {
 };
 RunResult RunHelper(const RunSpec &spec);
 
+// Spawns program with argv (argv[0] included) and fds 1 and 2 mapped to this process's stderr.
+// Fails the test and returns NULL if the spawn fails.
+fl_process *SpawnQuiet(const std::string &program, const std::vector<std::string> &argv);
 // Spawns a helper that sleeps until killed (or for `ms` milliseconds when ms >= 0), with fds 1
 // and 2 mapped to this process's stderr. Fails the test and returns NULL if the spawn fails.
 fl_process *SpawnSleeper(int ms = -1);

@@ -387,9 +387,11 @@ class ChildContractTest {
             });
             t.start();
             Thread.sleep(100);
+            long t0 = System.nanoTime();
             t.interrupt();
             t.join(5000);
             assertFalse(t.isAlive());
+            assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(2));
             assertTrue(thrown.get() instanceof InterruptedException, String.valueOf(thrown.get()));
             assertTrue(c.isAlive(), "an interrupted wait must not affect the child");
             Thread.currentThread().interrupt();

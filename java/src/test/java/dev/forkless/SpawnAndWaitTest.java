@@ -12,7 +12,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicReference;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -198,29 +197,6 @@ class SpawnAndWaitTest {
     }
 
     @Test
-    void waitForIsInterruptible() throws Exception {
-        try (Child c = Command.of("/bin/sleep", "30").spawn()) {
-            AtomicReference<Throwable> thrown = new AtomicReference<>();
-            Thread t = new Thread(() -> {
-                try {
-                    c.waitFor();
-                } catch (Throwable e) {
-                    thrown.set(e);
-                }
-            });
-            t.start();
-            Thread.sleep(100);
-            long t0 = System.nanoTime();
-            t.interrupt();
-            t.join(5000);
-            assertFalse(t.isAlive());
-            assertTrue(System.nanoTime() - t0 < TimeUnit.SECONDS.toNanos(2));
-            assertTrue(thrown.get() instanceof InterruptedException, String.valueOf(thrown.get()));
-            assertTrue(c.isAlive(), "an interrupted wait must not affect the child");
-        }
-    }
-
-    @Test
     void resourceUsageIsReported() throws Exception {
         // Burn a little CPU in the child so user time is visibly non-zero.
         try (Child c = Command.of("/bin/sh", "-c", "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done").spawn()) {
@@ -296,21 +272,6 @@ class SpawnAndWaitTest {
         } finally {
             pool.shutdownNow();
             assertTrue(pool.awaitTermination(10, TimeUnit.SECONDS));
-        }
-    }
-
-    @Test
-    void coexistsWithJavaLangProcess() throws Exception {
-        // The JDK reaps its children by PID and Forkless by pidfd: neither steals the other's.
-        Process jdk = new ProcessBuilder("/bin/sh", "-c", "sleep 0.2; exit 21")
-                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                .redirectErrorStream(true).start();
-        try (Child ours = Command.of("/bin/sh", "-c", "sleep 0.1; exit 22").spawn()) {
-            assertEquals(OptionalInt.of(22), ours.waitFor().code());
-            assertEquals(21, jdk.waitFor());
-        } finally {
-            jdk.destroyForcibly().waitFor();
         }
     }
 }

@@ -65,7 +65,7 @@ public final class LeakReports {
                 LOG.log(System.Logger.Level.WARNING, message);
             }
         } catch (RuntimeException e) {
-            // A broken logger must not break the cleaner thread.
+            // A broken logger must not break the reactor thread, which runs cleanup actions.
         }
     }
 }

@@ -247,7 +247,7 @@ public class ReactorThroughput {
         new ProcessExecutor()
                 .command(TRUE)
                 .redirectErrorStream(true)
-                .streams(new ZtClosingStreams())
+                .streams(new ClosingStreams())
                 .addListener(new ProcessListener() {
                     @Override
                     public void afterFinish(Process process, ProcessResult result) {
@@ -265,7 +265,7 @@ public class ReactorThroughput {
     }
 
     private void commonsexec(Runnable done) throws IOException {
-        DefaultExecutor ex = DefaultExecutor.builder().setExecuteStreamHandler(new CeClosingStreams()).get();
+        DefaultExecutor ex = DefaultExecutor.builder().setExecuteStreamHandler(new ClosingStreams()).get();
         ex.execute(new CommandLine(TRUE), new DefaultExecuteResultHandler() {
             @Override
             public void onProcessComplete(int exitValue) {
@@ -282,32 +282,12 @@ public class ReactorThroughput {
         });
     }
 
-    /** zt-exec: no pump threads; the child's pipes are closed on our side as soon as it starts. */
-    static final class ZtClosingStreams implements org.zeroturnaround.exec.stream.ExecuteStreamHandler {
-        @Override
-        public void setProcessInputStream(OutputStream os) throws IOException {
-            os.close();
-        }
-
-        @Override
-        public void setProcessErrorStream(InputStream is) throws IOException {
-            is.close();
-        }
-
-        @Override
-        public void setProcessOutputStream(InputStream is) throws IOException {
-            is.close();
-        }
-
-        @Override
-        public void start() {}
-
-        @Override
-        public void stop() {}
-    }
-
-    /** commons-exec: the same, for its own interface. */
-    static final class CeClosingStreams implements org.apache.commons.exec.ExecuteStreamHandler {
+    /**
+     * zt-exec and commons-exec: no pump threads; the child's pipes are closed on our side as soon
+     * as it starts. Their two stream-handler interfaces have the same methods.
+     */
+    static final class ClosingStreams implements org.zeroturnaround.exec.stream.ExecuteStreamHandler,
+            org.apache.commons.exec.ExecuteStreamHandler {
         @Override
         public void setProcessInputStream(OutputStream os) throws IOException {
             os.close();
