@@ -158,10 +158,12 @@ int fl_reap_orphans(void);
  * A reactor reaps every process registered with it as soon as it exits (with the same raw waitid
  * and rusage as fl_process_wait) and reports the exit to the thread calling fl_reactor_wait,
  * together with the 64-bit token given at registration. One thread, any number of children; it
- * never calls waitpid(-1).
+ * never calls waitpid(-1). The same wait also reports descriptors (the pipes to those children)
+ * that became readable or writable: fl_reactor_watch_fd.
  *
- * Threads: fl_reactor_add and fl_reactor_wake may be called from any thread at any time;
- * fl_reactor_wait from one thread at a time; fl_reactor_close once, when no other call is running.
+ * Threads: fl_reactor_add, fl_reactor_watch_fd, fl_reactor_unwatch_fd and fl_reactor_wake may be
+ * called from any thread at any time; fl_reactor_wait from one thread at a time; fl_reactor_close
+ * once, when no other call is running.
  *
  * A registered process stays watched until its exit has been reported, even if its owner calls
  * fl_process_close first: the reactor holds its own reference, so a forgotten child is reaped the
@@ -178,8 +180,9 @@ typedef struct fl_reactor fl_reactor; /* opaque */
  * namespace for typedefs and functions; the enum tag lives apart). Backends are passed as int. */
 enum fl_reactor_backend {
     FL_REACTOR_BEST = 0,     /* fl_reactor_open: the best one that works here */
-    FL_REACTOR_EPOLL = 1,    /* epoll: pidfds plus an eventfd for wake-ups */
-    FL_REACTOR_IO_URING = 2  /* io_uring: POLL_ADD on pidfds, then waitid with rusage */
+    FL_REACTOR_EPOLL = 1,    /* epoll: pidfds and watched descriptors, an eventfd for wake-ups */
+    FL_REACTOR_IO_URING = 2  /* io_uring: POLL_ADD on pidfds (then waitid with rusage) and on
+                                watched descriptors */
 };
 const char *fl_reactor_backend_name(int backend); /* "epoll", "io_uring"; "unknown" otherwise */
 
@@ -196,17 +199,54 @@ int fl_reactor_backend(const fl_reactor *r);
  * once. */
 int fl_reactor_add(fl_reactor *r, fl_process *p, uint64_t token);
 
+/* fl_reactor_event.kind */
+enum { FL_EVENT_EXIT = 0, FL_EVENT_FD = 1 };
+
 typedef struct fl_reactor_event {
     uint64_t token;
-    int result;            /* 1: status is valid; -ECHILD: reaped behind our back (status lost);
-                              other -errno: waitid failed */
-    fl_exit_status status;
+    int result;            /* FL_EVENT_EXIT: 1 status is valid; -ECHILD: reaped behind our back
+                              (status lost); other -errno: waitid failed. FL_EVENT_FD: 0 */
+    int kind;              /* FL_EVENT_EXIT (fl_reactor_add) or FL_EVENT_FD (fl_reactor_watch_fd) */
+    fl_exit_status status; /* FL_EVENT_EXIT with result 1; zero otherwise */
 } fl_reactor_event;
 
-/* Waits up to timeout_ms (< 0 forever, 0 just check) for exits and stores up to max (> 0, else
- * -EINVAL) of them in events. Returns how many were stored (0 only on timeout or after
- * fl_reactor_wake), -EINTR if a signal handler interrupted the wait, other -errno on failure.
- * Exits beyond max stay queued for the next call; none is lost or reported twice. */
+/* fl_reactor_watch_fd direction */
+enum { FL_WATCH_READ = 1, FL_WATCH_WRITE = 2 };
+
+/* Watches an ordinary descriptor (a pipe end) in the same wait as the exits: reported once, as
+ * {token, FL_EVENT_FD, result 0}, when fd is readable (FL_WATCH_READ) or writable
+ * (FL_WATCH_WRITE), or has hung up or failed (the caller's next read or write tells which). A
+ * report is a hint to try the I/O, not a promise that it will not say EAGAIN. One-shot: to hear
+ * about fd again after its report, watch it again (with the same or another token). Callable from
+ * any thread, also while another thread is in fl_reactor_wait (as fl_reactor_add).
+ *
+ * 0 or -errno: -EINVAL for a direction other than exactly one of the two, or fd < 0; -EEXIST if
+ * fd is armed already (watched and not reported yet, whatever the token); -ENOMEM; a backend's
+ * error (e.g. -EPERM from epoll for a regular file, which is always ready: just do the I/O).
+ *
+ * The caller owns fd and must call fl_reactor_unwatch_fd before closing it: the reactor knows a
+ * watch by its descriptor number, and io_uring holds a reference to the file while a poll is
+ * armed (a pipe end that stays referenced never shows its peer EOF or EPIPE). */
+int fl_reactor_watch_fd(fl_reactor *r, fl_fd fd, int direction, uint64_t token);
+
+/* Forgets the watch of fd made with token, whether armed or already reported. 0 also when fd is
+ * not watched at all; -ENOENT, and nothing changes, when fd is watched under another token (the
+ * token names the watch, so a stale unwatch cannot cancel a newer owner's watch of a reused
+ * descriptor number). Other -errno only if the backend could not cancel a poll still armed (the
+ * watch is forgotten anyway).
+ *
+ * A report that a concurrent fl_reactor_wait has already collected may still be returned after
+ * this call: callers ignore FL_EVENT_FD tokens they no longer know. On io_uring the cancellation
+ * of a still-armed poll is submitted by the thread in fl_reactor_wait (it is woken for it), or by
+ * the next call of fl_reactor_wait if none is waiting; the kernel drops its file reference then. */
+int fl_reactor_unwatch_fd(fl_reactor *r, fl_fd fd, uint64_t token);
+
+/* Waits up to timeout_ms (< 0 forever, 0 just check) for exits and descriptor reports and stores
+ * up to max (> 0, else -EINVAL) of them in events. Returns how many were stored (0 only on timeout
+ * or after fl_reactor_wake), -EINTR if a signal handler interrupted the wait, other -errno on
+ * failure. Events beyond max stay queued for the next call; none is lost or reported twice (after
+ * an io_uring completion-queue overflow that lost reports, every armed descriptor watch is
+ * reported once, ready or not: a spurious report the caller's I/O answers with EAGAIN). */
 int fl_reactor_wait(fl_reactor *r, fl_reactor_event *events, int max, int timeout_ms);
 
 /* Makes a current or the next fl_reactor_wait return (possibly with 0 events). 0 or -errno. */
@@ -216,7 +256,9 @@ int fl_reactor_wake(fl_reactor *r);
  * its reference, so a handle its owner still holds works as before (and may join another
  * reactor), and one its owner has closed goes to the orphan list, reaped later by
  * fl_reap_orphans. Their exits are not reported. A waiter thread still blocked keeps what it needs
- * alive and frees it when its child exits. NULL is ignored. */
+ * alive and frees it when its child exits. Descriptor watches are forgotten (unwatch them first
+ * if their descriptors must close soon after: an io_uring ring, and the polls in it, go only with
+ * the last waiter thread). NULL is ignored. */
 void fl_reactor_close(fl_reactor *r);
 
 /* Which spawn mechanism this process uses now (Linux: learned by calling them; it can only move
@@ -245,6 +287,62 @@ int fl_fd_open(const char *path, unsigned flags, int mode, fl_fd *out);
 /* pipe2(O_CLOEXEC): fds[0] reads, fds[1] writes. */
 int fl_fd_pipe(fl_fd fds[2]);
 int fl_fd_close(fl_fd fd);
+/* Sets (on != 0) or clears O_NONBLOCK. 0 or -errno. */
+int fl_fd_set_nonblocking(fl_fd fd, int on);
+/* One read(2), retried on EINTR: the bytes read (0: end of file), or -errno (-EAGAIN: the
+ * descriptor is non-blocking and nothing is there yet). */
+int64_t fl_fd_read(fl_fd fd, void *buf, size_t len);
+/* One write(2), retried on EINTR: the bytes written (possibly fewer than len), or -errno (-EAGAIN:
+ * non-blocking and full). A pipe whose reader has gone gives -EPIPE and never a SIGPIPE, whatever
+ * the process's disposition of SIGPIPE: the signal is blocked in the calling thread around the
+ * write and the one this write raised is taken back (see fd_unix.c for the one exception). */
+int64_t fl_fd_write(fl_fd fd, const void *buf, size_t len);
+
+/* ---- Talking to a child over pipes: one thread, no deadlock ---------------------------------
+ *
+ * fl_communicate writes a child's stdin while it reads its stdout and stderr, in one poll(2) loop
+ * in the calling thread, so neither side can block the other however much each writes. It returns
+ * whenever the caller has something to do, and is called again to continue; the fl_io structs
+ * carry the progress between calls. */
+typedef struct fl_io {
+    fl_fd fd;     /* the parent's end of a pipe; -1: not used. Made non-blocking by the call */
+    void *buf;
+    size_t len;   /* input: the bytes to write are buf[0..len); output: the room is buf[0..len) */
+    size_t pos;   /* in/out: bytes written from / read into buf so far; the call goes on from here */
+    int done;     /* out: output: end of file seen; input: all len bytes written, or the reader has
+                     gone (err EPIPE) */
+    int err;      /* out: positive errno of a failed read or write; the stream is then done too */
+} fl_io;
+
+/* fl_communicate's result: a mask of what happened; several may be set at once. */
+enum {
+    FL_IO_INPUT_DONE = 1,   /* in->done became set in this call: close in->fd now (EOF for the
+                               child) */
+    FL_IO_FULL = 2,         /* an output not done has pos == len: drain or replace its buffer */
+    FL_IO_OUTPUTS_DONE = 4, /* the last output not done became done in this call; or there is
+                               nothing left to do at all (see below) */
+    FL_IO_EXITED = 8        /* exit_fd polled readable (a pidfd: the child has exited) or failed */
+};
+
+/* One step of the conversation. in, out, err may each be NULL; a stream with fd < 0 or done set
+ * is left alone ("not live"). Reads go straight into buf at pos, as much per read as there is
+ * room; writes go from buf at pos. exit_fd (< 0: none) is polled for readability only; stop
+ * passing it once FL_IO_EXITED was reported (it stays readable).
+ *
+ * The rule for the result: a bit is set only for something that happened in this call, with two
+ * exceptions that stop the caller from spinning: an output that is full at entry returns
+ * FL_IO_FULL at once (no I/O at all), and a call with nothing live and exit_fd < 0 returns
+ * FL_IO_OUTPUTS_DONE at once. Likewise an input with pos == len at entry becomes done at once
+ * (FL_IO_INPUT_DONE). Otherwise the call returns as soon as a bit is set, 0 when timeout_ms
+ * (< 0: forever, 0: one pass without waiting) passed without one, -EINTR when a signal handler
+ * interrupted poll (the caller checks its own state and calls again), -EINVAL for a live stream
+ * with pos > len or no buf, other -errno when poll or making a descriptor non-blocking fails.
+ * The structs are updated in every case, also on timeout or -EINTR.
+ *
+ * Per stream: an output's hang-up or error is read until read says 0 (done) or fails (err, done).
+ * The input's reader gone (POLLERR/POLLHUP) shows as write's -EPIPE: done, err = EPIPE, without
+ * SIGPIPE (fl_fd_write). A failing read or write (EIO, ...) sets err and done. */
+int fl_communicate(fl_io *in, fl_io *out, fl_io *err, fl_fd exit_fd, int timeout_ms);
 
 #ifdef __cplusplus
 }

@@ -9,10 +9,13 @@
  *  - It makes no system call of its own. Everything that touches the OS goes through the core, so
  *    the rules of NATIVE-NOTES.md (vfork-safe child, cloexec everywhere, orphan reaping) hold for
  *    the JVM exactly as they hold for C callers. libc string helpers (strerror_r, memchr) are fine.
- *  - It never holds a JNI critical region (GetPrimitiveArrayCritical) across a core call: the spawn
- *    borrows the calling thread while the vfork-style child runs, and a critical region would stall
- *    the garbage collector for that time. Arrays are copied with Get*ArrayRegion into memory of our
- *    own and freed afterwards.
+ *  - It holds a JNI critical region (GetPrimitiveArrayCritical) across a core call only where the
+ *    call cannot block: read0 and write0 on descriptors the Java side has made non-blocking. A
+ *    critical region stalls the garbage collector (JDK 17's GC locker) for as long as it is held;
+ *    one non-blocking pipe read or write is microseconds, and a copy through a buffer of our own
+ *    would cost more than that. Everything that may block (a spawn borrows the calling thread
+ *    while the vfork-style child runs; the waits; communicate0's poll loop, which works on direct
+ *    buffers and needs no region) copies arrays with Get*ArrayRegion into memory of our own.
  *
  * Every method is `private static native` in dev.forkless.internal.Native and bound here with
  * RegisterNatives from the single exported symbol, JNI_OnLoad. Nothing else is exported, so the
@@ -87,15 +90,25 @@ _Static_assert(J(REACTOR_EPOLL) == FL_REACTOR_EPOLL, "REACTOR_EPOLL");
 _Static_assert(J(REACTOR_IO_URING) == FL_REACTOR_IO_URING, "REACTOR_IO_URING");
 _Static_assert(J(SPAWN_OUT_LENGTH) == 3, "spawn0 out[]: handle, pid, step");
 _Static_assert(J(STATUS_LENGTH) == 6, "wait0 status[]: kind, code, core, user, system, maxrss");
-_Static_assert(J(EVENT_LENGTH) == 2 + J(STATUS_LENGTH) && J(EVENT_TOKEN) == 0
-               && J(EVENT_RESULT) == 1 && J(EVENT_STATUS) == 2,
-               "reactorWait0 events[]: token, result, then a status as wait0 stores it");
+_Static_assert(J(EVENT_LENGTH) == 3 + J(STATUS_LENGTH) && J(EVENT_TOKEN) == 0
+               && J(EVENT_RESULT) == 1 && J(EVENT_STATUS) == 2
+               && J(EVENT_KIND) == J(EVENT_STATUS) + J(STATUS_LENGTH),
+               "reactorWait0 events[]: token, result, a status as wait0 stores it, kind");
+_Static_assert(J(EVENT_KIND_EXIT) == FL_EVENT_EXIT && J(EVENT_KIND_FD) == FL_EVENT_FD, "EVENT_KIND");
+_Static_assert(J(WATCH_READ) == FL_WATCH_READ && J(WATCH_WRITE) == FL_WATCH_WRITE, "WATCH");
+_Static_assert(J(IO_INPUT_DONE) == FL_IO_INPUT_DONE && J(IO_FULL) == FL_IO_FULL
+               && J(IO_OUTPUTS_DONE) == FL_IO_OUTPUTS_DONE && J(IO_EXITED) == FL_IO_EXITED, "IO_");
+_Static_assert(J(IO_STATE_LENGTH) == 3 * J(IO_STATE_STRIDE) && J(IO_STATE_STRIDE) == 4
+               && J(IO_STATE_POS) == 0 && J(IO_STATE_LEN) == 1 && J(IO_STATE_DONE) == 2
+               && J(IO_STATE_ERR) == 3,
+               "communicate0 state[]: pos, len, done, err for in, out, err");
 /* The errno values Native.java names (the core reports Linux errno numbers). */
 _Static_assert(J(EPERM) == EPERM && J(ENOENT) == ENOENT && J(ESRCH) == ESRCH, "errno");
 _Static_assert(J(EINTR) == EINTR && J(EBADF) == EBADF && J(ECHILD) == ECHILD, "errno");
 _Static_assert(J(EACCES) == EACCES && J(EEXIST) == EEXIST && J(ENOTDIR) == ENOTDIR, "errno");
 _Static_assert(J(EISDIR) == EISDIR && J(EINVAL) == EINVAL && J(EMFILE) == EMFILE, "errno");
 _Static_assert(J(EAGAIN) == EAGAIN && J(ENOMEM) == ENOMEM, "errno");
+_Static_assert(J(EPIPE) == EPIPE && J(EIO) == EIO, "errno");
 /* fl_fd is a plain int descriptor on POSIX; the int[] fd map relies on it. */
 _Static_assert(sizeof(fl_fd) == sizeof(jint), "fl_fd must be an int on this platform");
 
@@ -450,6 +463,7 @@ static jint JNICALL reactorWait0(JNIEnv *env, jclass cls, jlong reactor, jlongAr
         jlong *v = values + (size_t)i * J(EVENT_LENGTH);
         v[J(EVENT_TOKEN)] = (jlong)buf[i].token;
         v[J(EVENT_RESULT)] = buf[i].result;
+        v[J(EVENT_KIND)] = buf[i].kind;
         if (buf[i].result == 1) {
             status_values(&buf[i].status, v + J(EVENT_STATUS));
         } else {
@@ -468,6 +482,150 @@ static jint JNICALL reactorWake0(JNIEnv *env, jclass cls, jlong reactor) {
     (void)env;
     (void)cls;
     return fl_reactor_wake(to_reactor(reactor));
+}
+
+static jint JNICALL reactorWatchFd0(JNIEnv *env, jclass cls, jlong reactor, jint fd,
+                                    jint direction, jlong token) {
+    (void)env;
+    (void)cls;
+    return fl_reactor_watch_fd(to_reactor(reactor), (fl_fd)fd, direction, (uint64_t)token);
+}
+
+static jint JNICALL reactorUnwatchFd0(JNIEnv *env, jclass cls, jlong reactor, jint fd,
+                                      jlong token) {
+    (void)env;
+    (void)cls;
+    return fl_reactor_unwatch_fd(to_reactor(reactor), (fl_fd)fd, (uint64_t)token);
+}
+
+/* ---- Pipe I/O. The core returns int64_t; a result never exceeds the jint len asked for. */
+
+static jint JNICALL setNonBlocking0(JNIEnv *env, jclass cls, jint fd, jboolean on) {
+    (void)env;
+    (void)cls;
+    return fl_fd_set_nonblocking((fl_fd)fd, on ? 1 : 0);
+}
+
+/* off/len must lie inside an array of length alen; written so that no sum can overflow. */
+static int range_ok(jsize alen, jint off, jint len) {
+    return off >= 0 && len >= 0 && off <= alen && len <= alen - off;
+}
+
+/* read0/write0 hold a critical region across the system call: the Java side (PipeEnd) only passes
+ * descriptors it has made non-blocking, so the call cannot wait (see the top of this file). */
+static jint JNICALL read0(JNIEnv *env, jclass cls, jint fd, jbyteArray buf, jint off, jint len) {
+    (void)cls;
+    if (buf == NULL || !range_ok((*env)->GetArrayLength(env, buf), off, len)) {
+        return -EINVAL;
+    }
+    jbyte *p = (*env)->GetPrimitiveArrayCritical(env, buf, NULL);
+    if (p == NULL) {
+        return -ENOMEM; /* OutOfMemoryError pending */
+    }
+    int64_t n = fl_fd_read((fl_fd)fd, p + off, (size_t)len);
+    /* 0 (not JNI_ABORT): a copying JVM must copy the bytes back; a failed read wrote none. */
+    (*env)->ReleasePrimitiveArrayCritical(env, buf, p, 0);
+    return (jint)n;
+}
+
+static jint JNICALL write0(JNIEnv *env, jclass cls, jint fd, jbyteArray buf, jint off, jint len) {
+    (void)cls;
+    if (buf == NULL || !range_ok((*env)->GetArrayLength(env, buf), off, len)) {
+        return -EINVAL;
+    }
+    jbyte *p = (*env)->GetPrimitiveArrayCritical(env, buf, NULL);
+    if (p == NULL) {
+        return -ENOMEM;
+    }
+    int64_t n = fl_fd_write((fl_fd)fd, p + off, (size_t)len);
+    (*env)->ReleasePrimitiveArrayCritical(env, buf, p, JNI_ABORT); /* nothing to copy back */
+    return (jint)n;
+}
+
+/* The address of a direct buffer's byte pos, when [pos, pos + len) lies inside it; else NULL. */
+static char *direct_at(JNIEnv *env, jobject buffer, jint pos, jint len) {
+    if (buffer == NULL) {
+        return NULL;
+    }
+    char *base = (*env)->GetDirectBufferAddress(env, buffer);
+    jlong cap = (*env)->GetDirectBufferCapacity(env, buffer);
+    if (base == NULL || cap < 0 || cap > INT32_MAX || !range_ok((jsize)cap, pos, len)) {
+        return NULL; /* a heap buffer, or out of range */
+    }
+    return base + pos;
+}
+
+static jint JNICALL readBuffer0(JNIEnv *env, jclass cls, jint fd, jobject buffer, jint pos,
+                                jint len) {
+    (void)cls;
+    char *p = direct_at(env, buffer, pos, len);
+    if (p == NULL) {
+        return -EINVAL;
+    }
+    return (jint)fl_fd_read((fl_fd)fd, p, (size_t)len);
+}
+
+static jint JNICALL writeBuffer0(JNIEnv *env, jclass cls, jint fd, jobject buffer, jint pos,
+                                 jint len) {
+    (void)cls;
+    char *p = direct_at(env, buffer, pos, len);
+    if (p == NULL) {
+        return -EINVAL;
+    }
+    return (jint)fl_fd_write((fl_fd)fd, p, (size_t)len);
+}
+
+/* fds = {in, out, err, exit}; state = {pos, len, done, err} per stream (J(IO_STATE_*)), read
+ * before the call and written back after it whatever it returned (progress made before a timeout
+ * or -EINTR is real). The buffers are direct and addressed from their start: pos and len are
+ * offsets from the buffer's address, not its position. Blocking in poll holds no JNI resource. */
+static jint JNICALL communicate0(JNIEnv *env, jclass cls, jintArray fds, jobject in, jobject out,
+                                 jobject err, jintArray state, jint timeout_ms) {
+    (void)cls;
+    if (fds == NULL || state == NULL || (*env)->GetArrayLength(env, fds) < 4
+            || (*env)->GetArrayLength(env, state) < J(IO_STATE_LENGTH)) {
+        return -EINVAL;
+    }
+    jint f[4];
+    jint st[J(IO_STATE_LENGTH)];
+    (*env)->GetIntArrayRegion(env, fds, 0, 4, f);
+    (*env)->GetIntArrayRegion(env, state, 0, J(IO_STATE_LENGTH), st);
+    if (PENDING(env)) {
+        return -EINVAL;
+    }
+    jobject buffers[3] = { in, out, err };
+    fl_io io[3];
+    for (int i = 0; i < 3; i++) {
+        const jint *s = st + i * J(IO_STATE_STRIDE);
+        memset(&io[i], 0, sizeof io[i]);
+        io[i].fd = (fl_fd)f[i];
+        if (f[i] < 0) {
+            continue;
+        }
+        jint pos = s[J(IO_STATE_POS)], len = s[J(IO_STATE_LEN)];
+        /* The whole [0, len) must be inside the buffer; pos is checked against len by the core. */
+        char *base = direct_at(env, buffers[i], 0, len);
+        if (base == NULL || pos < 0) {
+            return -EINVAL;
+        }
+        io[i].buf = base;
+        io[i].len = (size_t)len;
+        io[i].pos = (size_t)pos;
+        io[i].done = s[J(IO_STATE_DONE)];
+        io[i].err = s[J(IO_STATE_ERR)];
+    }
+    int rc = fl_communicate(&io[0], &io[1], &io[2], (fl_fd)f[3], timeout_ms);
+    for (int i = 0; i < 3; i++) {
+        if (f[i] < 0) {
+            continue;
+        }
+        jint *s = st + i * J(IO_STATE_STRIDE);
+        s[J(IO_STATE_POS)] = (jint)io[i].pos; /* pos <= len, a jint */
+        s[J(IO_STATE_DONE)] = io[i].done;
+        s[J(IO_STATE_ERR)] = io[i].err;
+    }
+    (*env)->SetIntArrayRegion(env, state, 0, J(IO_STATE_LENGTH), st);
+    return rc;
 }
 
 #define METHOD(name, sig) { (char *)#name, (char *)(sig), (void *)&name }
@@ -493,6 +651,15 @@ static const JNINativeMethod methods[] = {
     METHOD(reactorAdd0, "(JJJ)I"),
     METHOD(reactorWait0, "(J[JII)I"),
     METHOD(reactorWake0, "(J)I"),
+    METHOD(reactorWatchFd0, "(JIIJ)I"),
+    METHOD(reactorUnwatchFd0, "(JIJ)I"),
+    METHOD(setNonBlocking0, "(IZ)I"),
+    METHOD(read0, "(I[BII)I"),
+    METHOD(write0, "(I[BII)I"),
+    METHOD(readBuffer0, "(ILjava/nio/ByteBuffer;II)I"),
+    METHOD(writeBuffer0, "(ILjava/nio/ByteBuffer;II)I"),
+    METHOD(communicate0, "([ILjava/nio/ByteBuffer;Ljava/nio/ByteBuffer;"
+                         "Ljava/nio/ByteBuffer;[II)I"),
 };
 
 /*

@@ -1,5 +1,6 @@
 /*
- * The epoll backend of the reactor: one epoll set of pidfds, plus an eventfd for wake-ups.
+ * The epoll backend of the reactor: one epoll set of pidfds and watched descriptors (pipes to the
+ * children), plus an eventfd for wake-ups.
  *
  * Strategy. A pidfd polls readable once its process has exited (kernel 5.3), and stays readable
  * after the exit until it is closed, also once the process has been reaped. So "watch a child"
@@ -13,6 +14,16 @@
  * What epoll reports for a pidfd is data.u64, the key the reactor chose (slot index and
  * generation), never the descriptor number: a number is reused as soon as the handle closes its
  * pidfd, and a late report for the old child would then name the new one.
+ *
+ * Descriptor watches (fl_reactor_watch_fd) are the same one-shot arming with EPOLLIN or EPOLLOUT;
+ * epoll adds EPOLLHUP and EPOLLERR by itself, so a pipe whose peer has gone is reported too. A
+ * descriptor stays in the set, disabled, after its one-shot report: watching it again is an
+ * EPOLL_CTL_ADD that says EEXIST, then an EPOLL_CTL_MOD, which rearms it (the common part does not
+ * track set membership; one extra call per rewatch is cheaper than the bookkeeping). Unwatching
+ * is EPOLL_CTL_DEL. Hazard: epoll knows a member by descriptor number *and* open file, and drops
+ * it only when the file's last descriptor closes, so a descriptor closed while a copy lives on
+ * (say in a child forked meanwhile by java.lang.Process) would stay a member, reporting under its
+ * old key; hence "unwatch before close" in the contract.
  *
  * Wake-ups: an eventfd, registered level-triggered (no ONESHOT) under a reserved key that no slot
  * can produce. wake writes 1 to it (write(2) on an eventfd is async-signal-safe and lock-free, so
@@ -28,6 +39,7 @@
  * any thread while another waits is safe by construction.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -35,7 +47,7 @@
 
 #include "reactor_backend.h"
 
-/* No slot key has all bits set: the reactor's slot index stays below 2^31. */
+/* Reserved (reactor_backend.h): no key of the common part has all bits set. */
 #define WAKE_KEY UINT64_MAX
 
 /* How many epoll events one wait collects at most; more stay ready in the kernel. */
@@ -46,20 +58,30 @@ struct fl_backend {
     int wakefd;
 };
 
-static int ctl(fl_backend *b, int op, int fd, uint64_t key) {
-    struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT, .data = {.u64 = key}};
+static int ctl(fl_backend *b, int op, int fd, uint64_t key, unsigned events) {
+    /* EPOLLIN/EPOLLOUT have poll's values, but say so rather than rely on it. */
+    uint32_t want = ((events & POLLIN) ? EPOLLIN : 0) | ((events & POLLOUT) ? EPOLLOUT : 0);
+    struct epoll_event ev = {.events = want | EPOLLONESHOT, .data = {.u64 = key}};
     return epoll_ctl(b->epfd, op, fd, &ev) == 0 ? 0 : -errno;
 }
 
-static int ep_arm(fl_backend *b, int fd, uint64_t key) { return ctl(b, EPOLL_CTL_ADD, fd, key); }
+static int ep_arm(fl_backend *b, int fd, uint64_t key, unsigned events) {
+    int rc = ctl(b, EPOLL_CTL_ADD, fd, key, events);
+    /* Still a member, disabled after its one-shot report: rearm it. */
+    if (rc == -EEXIST) rc = ctl(b, EPOLL_CTL_MOD, fd, key, events);
+    return rc;
+}
 
-static int ep_rearm(fl_backend *b, int fd, uint64_t key) { return ctl(b, EPOLL_CTL_MOD, fd, key); }
+static int ep_rearm(fl_backend *b, int fd, uint64_t key, unsigned events) {
+    return ctl(b, EPOLL_CTL_MOD, fd, key, events);
+}
 
 static int ep_disarm(fl_backend *b, int fd, uint64_t key) {
     (void)key;
     /* Before 2.6.9 DEL wanted a non-NULL event; passing one costs nothing. */
     struct epoll_event ev = {0};
-    return epoll_ctl(b->epfd, EPOLL_CTL_DEL, fd, &ev) == 0 ? 0 : -errno;
+    if (epoll_ctl(b->epfd, EPOLL_CTL_DEL, fd, &ev) == 0 || errno == ENOENT) return 0;
+    return -errno;
 }
 
 static void drain_wake(fl_backend *b) {

@@ -1,7 +1,7 @@
 /*
- * The reactor's common part on Linux: registrations, tokens, reaping, and the waiter threads of
- * children that have no pidfd. The kernel mechanism that reports readable pidfds is a backend
- * behind reactor_backend.h (reactor_epoll.c, reactor_uring.c).
+ * The reactor's common part on Linux: registrations, tokens, reaping, the waiter threads of
+ * children that have no pidfd, and descriptor watches. The kernel mechanism that reports ready
+ * descriptors is a backend behind reactor_backend.h (reactor_epoll.c, reactor_uring.c).
  *
  * Strategy. Every registered child occupies a slot; the backend is armed with the slot's key,
  * (slot index << 32) | generation, never with a descriptor number or a PID, which the kernel
@@ -38,6 +38,21 @@
  *     then reused by another child of this process waits for that child instead; it only posts a
  *     stale key, late. (A window of a few instructions, and the PID must cycle through pid_max.)
  *
+ * Descriptor watches (fl_reactor_watch_fd: the pipes to the children, watched in the same wait
+ * as their exits). A table indexed by descriptor number holds each watch's token, state and
+ * generation, as libuv's loop does: O(1) without hashing, and no larger than the kernel's own
+ * descriptor table (a few bytes per number up to the highest one watched). A watch is armed in the
+ * backend with a key of its own: bit 63 set (slot keys never have it: slot indices stay below
+ * 2^30), the descriptor in bits 31..61, the watch's generation in bits 0..30, bit 62 clear (so no
+ * key reaches the backends' reserved all-ones values). The generation changes on every watch and
+ * unwatch, so a report that was already on its way for an earlier watch of the same number is
+ * recognised and dropped, like a stale slot key. Watch and unwatch call the backend under the
+ * reactor's lock (lock order reactor -> backend, as in fl_reactor_close), which makes them atomic
+ * against each other and against the report. The token is the caller's and travels in the table,
+ * not in the key, so tokens need not be unique and unwatch can check that it names the watch it
+ * means. When the backend has lost reports (-EBADR), every armed watch is disarmed and reported
+ * from a list of its own: a spurious report costs the caller one EAGAIN, a lost one a hang.
+ *
  * Events beyond the caller's max are never lost: the reactor asks the backend for at most as many
  * keys as there is room for events (each key yields at most one), so surplus exits stay ready in
  * the kernel, and keys posted by waiter threads stay on the ready list for the next wait.
@@ -67,10 +82,31 @@
 /* Keys fetched from the backend per call; each becomes at most one event. */
 #define KEY_BATCH 128
 
-/* Slot indices stay below this, so no key has all 64 bits set (the backends' reserved key). */
+/* Slot indices stay below this, so a slot key never has bit 63 set: that bit marks the keys of
+ * descriptor watches (and no key gets near the backends' reserved all-ones values). */
 #define MAX_SLOTS (INT32_MAX / 2)
 
+/* Descriptor-watch keys: tag | fd << 31 | generation, generation in 31 bits (never 0). */
+#define FD_KEY_TAG (UINT64_C(1) << 63)
+#define FD_KEY_SHIFT 31
+#define FD_GEN_MASK UINT32_C(0x7fffffff)
+
 enum { SLOT_FREE = 0, SLOT_PIDFD, SLOT_WAITER };
+
+enum {
+    FDW_FREE = 0, /* not watched (never, or unwatched) */
+    FDW_ARMED,    /* armed in the backend, not reported yet */
+    FDW_IDLE,     /* reported; epoll may still hold it, disabled */
+    FDW_PENDING   /* the backend lost reports: disarmed there, on the pending list to be reported */
+};
+
+struct fdwatch {
+    uint64_t token;
+    uint32_t gen;         /* part of the key; bumped on every watch and unwatch */
+    int32_t next;         /* pending list; -1 ends it */
+    unsigned char state;  /* FDW_* */
+    unsigned char queued; /* on the pending list */
+};
 
 struct slot {
     fl_process *p;     /* NULL when free */
@@ -92,10 +128,17 @@ struct fl_reactor {
     int32_t nslots, cap;
     int32_t free_head;
     int32_t ready_head, ready_tail; /* FIFO of slots whose exit was handed over */
+    struct fdwatch *fdw;            /* indexed by descriptor number */
+    size_t fdw_cap;
+    int32_t fd_pending_head, fd_pending_tail; /* FIFO of FDW_PENDING descriptors */
     atomic_int woken;               /* fl_reactor_wake called; the next wait returns */
 };
 
 static uint64_t make_key(int32_t idx, uint32_t gen) { return (uint64_t)(uint32_t)idx << 32 | gen; }
+
+static uint64_t make_fd_key(int fd, uint32_t gen) {
+    return FD_KEY_TAG | (uint64_t)(uint32_t)fd << FD_KEY_SHIFT | gen;
+}
 
 static int64_t now_ms(void) {
     struct timespec ts;
@@ -120,6 +163,7 @@ static void reactor_unref(fl_reactor *r) {
     if (left > 0) return;
     /* Nobody can call wake any more: now the backend's descriptors may go. */
     r->ops->destroy(r->b);
+    free(r->fdw);
     free(r->slots);
     pthread_mutex_destroy(&r->lock);
     free(r);
@@ -160,6 +204,7 @@ int fl_reactor_open(int backend, fl_reactor **out) {
     r->b = b;
     r->free_head = -1;
     r->ready_head = r->ready_tail = -1;
+    r->fd_pending_head = r->fd_pending_tail = -1;
     atomic_init(&r->woken, 0);
     *out = r;
     return 0;
@@ -343,7 +388,8 @@ int fl_reactor_add(fl_reactor *r, fl_process *p, uint64_t token) {
     if (kind == SLOT_PIDFD) s->armed = 1;
     pthread_mutex_unlock(&r->lock);
 
-    int rc = kind == SLOT_PIDFD ? r->ops->arm(r->b, p->pidfd, key) : start_waiter(r, p->pid, key);
+    int rc = kind == SLOT_PIDFD ? r->ops->arm(r->b, p->pidfd, key, POLLIN)
+                                : start_waiter(r, p->pid, key);
     if (rc < 0) {
         pthread_mutex_lock(&r->lock);
         slot_free_locked(r, idx);
@@ -354,11 +400,99 @@ int fl_reactor_add(fl_reactor *r, fl_process *p, uint64_t token) {
     return 0;
 }
 
+/* ---- descriptor watches ------------------------------------------------------------------ */
+
+/* Makes fdw[fd] exist (zeroed: FDW_FREE). 0 or -ENOMEM. */
+static int fdw_reserve_locked(fl_reactor *r, int fd) {
+    if ((size_t)fd < r->fdw_cap) return 0;
+    size_t cap = r->fdw_cap < 64 ? 64 : r->fdw_cap * 2;
+    if (cap < (size_t)fd + 1) cap = (size_t)fd + 1;
+    struct fdwatch *t = realloc(r->fdw, cap * sizeof *t);
+    if (t == NULL) return -ENOMEM;
+    memset(t + r->fdw_cap, 0, (cap - r->fdw_cap) * sizeof *t);
+    r->fdw = t;
+    r->fdw_cap = cap;
+    return 0;
+}
+
+static void fdw_next_gen(struct fdwatch *w) {
+    w->gen = (w->gen + 1) & FD_GEN_MASK;
+    if (w->gen == 0) w->gen = 1; /* 0 is never issued */
+}
+
+int fl_reactor_watch_fd(fl_reactor *r, fl_fd fd, int direction, uint64_t token) {
+    if (r == NULL || fd < 0) return -EINVAL;
+    unsigned events;
+    switch (direction) {
+    case FL_WATCH_READ: events = POLLIN; break;
+    case FL_WATCH_WRITE: events = POLLOUT; break;
+    default: return -EINVAL;
+    }
+    pthread_mutex_lock(&r->lock);
+    int rc = fdw_reserve_locked(r, fd);
+    if (rc == 0) {
+        struct fdwatch *w = &r->fdw[fd];
+        if (w->state == FDW_ARMED || w->state == FDW_PENDING) {
+            rc = -EEXIST; /* a report is still owed to the watch in place */
+        } else {
+            fdw_next_gen(w);
+            w->token = token;
+            w->state = FDW_ARMED;
+            /* Under the lock: a report that arrives at once waits for the state above, and an
+             * unwatch cannot slip between the table and the backend. */
+            rc = r->ops->arm(r->b, fd, make_fd_key(fd, w->gen), events);
+            if (rc < 0) w->state = FDW_FREE; /* nothing armed; epoll may hold it disabled: harmless */
+        }
+    }
+    pthread_mutex_unlock(&r->lock);
+    return rc;
+}
+
+int fl_reactor_unwatch_fd(fl_reactor *r, fl_fd fd, uint64_t token) {
+    if (r == NULL || fd < 0) return -EINVAL;
+    pthread_mutex_lock(&r->lock);
+    int rc = 0;
+    if ((size_t)fd < r->fdw_cap && r->fdw[fd].state != FDW_FREE) {
+        struct fdwatch *w = &r->fdw[fd];
+        if (w->token != token) {
+            rc = -ENOENT; /* another owner's watch of a reused number: not ours to cancel */
+        } else {
+            /* Disarmed also when idle: epoll still holds it (disabled) and would keep it as long
+             * as any copy of the descriptor lives. A pending entry stays on its list, where the
+             * state tells it is gone; a new watch bumps the generation past any late report. */
+            rc = r->ops->disarm(r->b, fd, make_fd_key(fd, w->gen));
+            w->state = FDW_FREE;
+            fdw_next_gen(w);
+        }
+    }
+    pthread_mutex_unlock(&r->lock);
+    return rc;
+}
+
+/* Acts on a reported descriptor-watch key: 1 and *ev filled if it is the report of the watch in
+ * place, 0 for a stale one (unwatched, or watched anew, since). */
+static int handle_fd_key(fl_reactor *r, uint64_t key, fl_reactor_event *ev) {
+    size_t fd = (size_t)((key & ~FD_KEY_TAG) >> FD_KEY_SHIFT);
+    uint32_t gen = (uint32_t)key & FD_GEN_MASK;
+    int got = 0;
+    pthread_mutex_lock(&r->lock);
+    if (fd < r->fdw_cap && r->fdw[fd].gen == gen && r->fdw[fd].state == FDW_ARMED) {
+        r->fdw[fd].state = FDW_IDLE;
+        memset(ev, 0, sizeof *ev);
+        ev->token = r->fdw[fd].token;
+        ev->kind = FL_EVENT_FD;
+        got = 1;
+    }
+    pthread_mutex_unlock(&r->lock);
+    return got;
+}
+
 /* ---- waiting ----------------------------------------------------------------------------- */
 
 /* Acts on one reported key: 1 and *ev filled if it produced the token's event, else 0 (stale
  * key, or a spurious report after which the child is watched again). */
 static int handle_key(fl_reactor *r, uint64_t key, fl_reactor_event *ev) {
+    if (key & FD_KEY_TAG) return handle_fd_key(r, key, ev);
     pthread_mutex_lock(&r->lock);
     struct slot *s = slot_of_locked(r, key);
     if (s == NULL) {
@@ -378,7 +512,7 @@ static int handle_key(fl_reactor *r, uint64_t key, fl_reactor_event *ev) {
     int rc = fl_process_reap_nohang(p, &st);
     if (rc == 0) {
         /* Reported but not exited (nothing to reap yet): watch it again. */
-        rc = kind == SLOT_PIDFD ? r->ops->rearm(r->b, p->pidfd, key)
+        rc = kind == SLOT_PIDFD ? r->ops->rearm(r->b, p->pidfd, key, POLLIN)
                                 : start_waiter(r, p->pid, key);
         if (rc == 0) return 0;
         /* It can no longer be watched: report that rather than fall silent. */
@@ -386,6 +520,7 @@ static int handle_key(fl_reactor *r, uint64_t key, fl_reactor_event *ev) {
     if (armed) r->ops->disarm(r->b, p->pidfd, key);
     memset(ev, 0, sizeof *ev);
     ev->token = token;
+    ev->kind = FL_EVENT_EXIT;
     ev->result = rc;
     if (rc == 1) ev->status = st;
 
@@ -396,7 +531,7 @@ static int handle_key(fl_reactor *r, uint64_t key, fl_reactor_event *ev) {
     return 1;
 }
 
-/* Events from keys on the ready list, up to max. */
+/* Events from keys on the ready list, then from descriptor watches owed a report, up to max. */
 static int take_ready(fl_reactor *r, fl_reactor_event *events, int max) {
     int n = 0;
     while (n < max) {
@@ -407,18 +542,48 @@ static int take_ready(fl_reactor *r, fl_reactor_event *events, int max) {
         if (!got) break;
         n += handle_key(r, key, &events[n]);
     }
+    pthread_mutex_lock(&r->lock);
+    while (n < max && r->fd_pending_head >= 0) {
+        int32_t fd = r->fd_pending_head;
+        struct fdwatch *w = &r->fdw[fd];
+        r->fd_pending_head = w->next;
+        if (r->fd_pending_head < 0) r->fd_pending_tail = -1;
+        w->queued = 0;
+        if (w->state != FDW_PENDING) continue; /* unwatched meanwhile */
+        w->state = FDW_IDLE;
+        memset(&events[n], 0, sizeof events[n]);
+        events[n].token = w->token;
+        events[n].kind = FL_EVENT_FD;
+        n++;
+    }
+    pthread_mutex_unlock(&r->lock);
     return n;
 }
 
-/* Queues every watched child whose pidfd is readable now, for when the backend says it dropped
- * reports. Each is then reaped and disarmed (an io_uring poll still armed is removed) as usual. */
-static void rescan_pidfds(fl_reactor *r) {
+/* For when the backend says it dropped reports. Queues every watched child whose pidfd is
+ * readable now; each is then reaped and disarmed (an io_uring poll still armed is removed) as
+ * usual. And owes every armed descriptor watch a report: asking poll(2) would only tell which of
+ * them are ready *now*, and the others' polls might be the lost ones, so all are disarmed (their
+ * late completions, if any, are swallowed) and reported, ready or not. */
+static void rescan(fl_reactor *r) {
     pthread_mutex_lock(&r->lock);
     for (int32_t i = 0; i < r->nslots; i++) {
         struct slot *s = &r->slots[i];
         if (s->p == NULL || s->kind != SLOT_PIDFD) continue;
         struct pollfd pfd = {.fd = s->p->pidfd, .events = POLLIN};
         if (poll(&pfd, 1, 0) > 0) ready_push_locked(r, make_key(i, s->gen));
+    }
+    for (size_t fd = 0; fd < r->fdw_cap; fd++) {
+        struct fdwatch *w = &r->fdw[fd];
+        if (w->state != FDW_ARMED) continue;
+        r->ops->disarm(r->b, (int)fd, make_fd_key((int)fd, w->gen));
+        w->state = FDW_PENDING;
+        if (w->queued) continue;
+        w->queued = 1;
+        w->next = -1;
+        if (r->fd_pending_tail >= 0) r->fdw[r->fd_pending_tail].next = (int32_t)fd;
+        else r->fd_pending_head = (int32_t)fd;
+        r->fd_pending_tail = (int32_t)fd;
     }
     pthread_mutex_unlock(&r->lock);
 }
@@ -442,8 +607,8 @@ int fl_reactor_wait(fl_reactor *r, fl_reactor_event *events, int max, int timeou
             int k = r->ops->wait(r->b, keys, want, left);
             if (k == -EBADR) {
                 /* The backend lost a report (an io_uring CQ overflow the kernel could not keep):
-                 * look at every pidfd directly instead. */
-                rescan_pidfds(r);
+                 * look at every pidfd directly instead, and report every descriptor watch. */
+                rescan(r);
                 continue;
             }
             if (k < 0 && n == 0) return k; /* -EINTR included: the caller keeps its deadline */
@@ -481,6 +646,8 @@ void fl_reactor_close(fl_reactor *r) {
         fl_process_unwatch(p);
     }
     r->ready_head = r->ready_tail = -1;
+    /* Descriptor watches need nothing here: the backend's destroy ends their polls (closing the
+     * ring cancels them; an epoll set holds no reference), and fdw goes with the memory. */
     pthread_mutex_unlock(&r->lock);
     reactor_unref(r);
 }

@@ -1,13 +1,16 @@
-/* The io_uring backend of the reactor: one ring, a one-shot IORING_OP_POLL_ADD per watched pidfd.
+/* The io_uring backend of the reactor: one ring, a one-shot IORING_OP_POLL_ADD per watched pidfd
+ * or descriptor.
  *
- * Strategy. Every armed descriptor is one POLL_ADD(POLLIN) request whose user_data is the caller's
+ * Strategy. Every armed descriptor is one POLL_ADD request (POLLIN for pidfds and read watches,
+ * POLLOUT for write watches; the kernel adds POLLERR and POLLHUP) whose user_data is the caller's
  * key; its completion (CQE) is the report, and since a poll request ends with its completion,
  * arming is one-shot by construction. A pidfd polls readable once its process has exited, and a
  * pidfd whose process is already a zombie completes the request at submission, so an exit before
- * arming is never missed. The reactor's common part then reaps with waitid (it wants the rusage
- * that IORING_OP_WAITID, 6.7, does not give). Wake-ups are an eventfd watched by a POLL_ADD under
- * a reserved key (FL_URING_WAKE_KEY); wait consumes that completion, drains the eventfd and polls
- * it again before returning.
+ * arming is never missed; a pipe that is ready already completes at submission the same way. The
+ * reactor's common part then reaps with waitid (it wants the rusage that IORING_OP_WAITID, 6.7,
+ * does not give), or reports a descriptor watch. Wake-ups are an eventfd watched by a POLL_ADD
+ * under a reserved key (FL_URING_WAKE_KEY); wait consumes that completion, drains the eventfd and
+ * polls it again before returning.
  *
  * Threads. arm/rearm/disarm may come from any thread while one thread sleeps in wait. The
  * submission queue has a single producer, so filling an SQE, publishing the tail and any
@@ -62,13 +65,20 @@
  *     submitted by the arming thread rather than refused.
  *   - A request cancelled by the kernel (older kernels cancel a task's requests when it exits,
  *     ring teardown) completes with a negative res: the key is still reported, and the common
- *     part's waitid decides (then rearms from its own thread).
+ *     part decides: waitid for a pidfd (then it rearms from its own thread), the caller's next
+ *     read or write for a descriptor watch (a spurious report, which the contract allows).
  *   - CQ overflow: with NODROP the kernel keeps overflowed completions and flushes them into the
  *     ring on the next io_uring_enter(GETEVENTS), which every wait makes. Only if the kernel cannot
- *     allocate room for one does it drop it and answer -EBADR once; wait passes that up (an exit
- *     report may be lost: the caller should re-check every child). Kernels 5.11..5.18 may also
+ *     allocate room for one does it drop it and answer -EBADR once; wait passes that up (a report
+ *     may be lost: the common part re-checks every child and reports every descriptor watch). Kernels 5.11..5.18 may also
  *     refuse submissions with -EBUSY while overflowed completions are pending; such an SQE stays
  *     queued and the waiter (which flushes the overflow) submits it after its next drain.
+ *   - A poll in flight holds a reference to its file. For a pidfd that only delays its release; for
+ *     a pipe end it keeps the pipe open, so the child would never see EOF on its stdin, nor EPIPE
+ *     on its stdout, after the parent closed its end. Hence the contract's "unwatch before
+ *     close", and disarm's POLL_REMOVE of a poll still armed. The POLL_REMOVE goes through the
+ *     waiter like every submission, so the reference is dropped once the waiter has run (at once
+ *     when one is asleep in wait: it is kicked).
  *   - io_uring_setup makes its descriptor close-on-exec itself; a fork()ed copy of this process
  *     shares the rings (MAP_SHARED) and must not use this backend.
  */
@@ -98,8 +108,8 @@
 #define SYS_io_uring_register 427
 #endif
 
-/* Reserved user_data values; the common part's keys (slot << 32 | generation, slot < 2^30) never
- * reach them, and arm refuses them. */
+/* Reserved user_data values (reactor_backend.h): the common part's keys never reach them, and arm
+ * refuses them. */
 #define FL_URING_WAKE_KEY UINT64_MAX
 #define FL_URING_REMOVE_KEY (UINT64_MAX - 1)
 
@@ -291,11 +301,11 @@ static int submit_queued(fl_backend *b) {
     return r == -EBUSY || r == -EAGAIN ? 0 : r;
 }
 
-/* Queues a POLL_ADD(POLLIN) whose completion will carry user_data, and sees it submitted: at once
+/* Queues a POLL_ADD(events) whose completion will carry user_data, and sees it submitted: at once
  * on the waiter's thread, else by the waiter after a kick (see "Hazards": the thread that submits
  * a poll is the one its completion interrupts). 0, -EAGAIN (SQ full and the kernel refuses more
  * for now: nothing queued), or -errno (the ring is unusable). */
-static int submit_poll_add(fl_backend *b, int fd, uint64_t user_data) {
+static int submit_poll_add(fl_backend *b, int fd, uint64_t user_data, unsigned events) {
     struct io_uring_sqe *sqe = sqe_next(b);
     if (sqe == NULL) {
         /* Full: no waiter is draining the queue (none yet, or it is busy). Submit from here rather
@@ -306,7 +316,7 @@ static int submit_poll_add(fl_backend *b, int fd, uint64_t user_data) {
     }
     sqe->opcode = IORING_OP_POLL_ADD;
     sqe->fd = fd;
-    sqe->poll32_events = POLLIN; /* native endianness since 5.9; POLLIN fits 16 bits anyway */
+    sqe->poll32_events = events; /* native endianness since 5.9; POLLIN/POLLOUT fit 16 bits */
     sqe->user_data = user_data;
     sqe_publish(b);
     return submit_queued(b);
@@ -314,14 +324,15 @@ static int submit_poll_add(fl_backend *b, int fd, uint64_t user_data) {
 
 /* ---- the ops ------------------------------------------------------------------------------- */
 
-static int uring_arm(fl_backend *b, int fd, uint64_t key) {
+static int uring_arm(fl_backend *b, int fd, uint64_t key, unsigned events) {
     if (fd < 0 || key == FL_URING_WAKE_KEY || key == FL_URING_REMOVE_KEY) return -EINVAL;
+    if (events != POLLIN && events != POLLOUT) return -EINVAL;
     pthread_mutex_lock(&b->lock);
     int r = b->broken;
     if (r == 0 && set_find(b, key) != NULL) r = -EEXIST;
     if (r == 0) r = set_add(b, key, SET_ARMED);
     if (r == 0) {
-        r = submit_poll_add(b, fd, key);
+        r = submit_poll_add(b, fd, key, events);
         if (r < 0) {
             /* Nothing was queued (-EAGAIN: a full SQ) or the ring broke: either way no completion
              * will come for this key. */
@@ -335,7 +346,9 @@ static int uring_arm(fl_backend *b, int fd, uint64_t key) {
 }
 
 /* After a report nothing is armed, so rearming is arming. */
-static int uring_rearm(fl_backend *b, int fd, uint64_t key) { return uring_arm(b, fd, key); }
+static int uring_rearm(fl_backend *b, int fd, uint64_t key, unsigned events) {
+    return uring_arm(b, fd, key, events);
+}
 
 static int uring_disarm(fl_backend *b, int fd, uint64_t key) {
     (void)fd;
@@ -423,7 +436,7 @@ static int drain(fl_backend *b, uint64_t *keys, int max, int *woken) {
         while (read(b->wake_fd, &v, sizeof v) > 0) {
         }
         /* Drained before polling again, so a write in between is seen by the new poll. */
-        if (b->broken == 0) r = submit_poll_add(b, b->wake_fd, FL_URING_WAKE_KEY);
+        if (b->broken == 0) r = submit_poll_add(b, b->wake_fd, FL_URING_WAKE_KEY, POLLIN);
     }
     b->kick_pending = 0; /* whatever a kick asked for is flushed below */
     if (r == 0 && queued(b)) {
@@ -612,7 +625,7 @@ int fl_backend_uring_open(fl_backend **out, const fl_backend_ops **ops) {
     pthread_mutex_lock(&b->lock);
     /* Queued only, with no kick: the first wait submits it from the waiter's thread. */
     b->kick_pending = 1;
-    r = submit_poll_add(b, b->wake_fd, FL_URING_WAKE_KEY);
+    r = submit_poll_add(b, b->wake_fd, FL_URING_WAKE_KEY, POLLIN);
     pthread_mutex_unlock(&b->lock);
     if (r < 0) goto fail;
 

@@ -22,6 +22,11 @@
 //   ids               "pid ppid sid pgid uid euid gid egid ngroups [group...]"
 //   write FD TEXT     write TEXT to FD; exit 0 if it all went, else 1
 //   cat               copy fd 0 to OUTFD
+//   pump KIB          write KIB KiB of PumpByte(1, i) to fd 1 and of PumpByte(2, i) to fd 2 in
+//                     alternating chunks, reading a chunk of fd 0 between them; then read fd 0
+//                     to EOF and end fd 2 with "\nin=N fnv=H\n" (N bytes read, H their FNV-1a,
+//                     hex). The writes block on full pipes: a parent must drain both outputs
+//                     while it feeds the input.
 //   no-pidfd-exec PROGRAM ARGS...
 //                     install the no-pidfd seccomp filter (NoPidfdSeccompRules: clone3 and
 //                     pidfd_open/pidfd_send_signal ENOSYS, clone with CLONE_PIDFD EPERM) and
@@ -72,6 +77,16 @@ void Out(const char *data, size_t len) {
     }
 }
 void Out(const std::string &s) { Out(s.data(), s.size()); }
+
+void WriteTo(int fd, const char *data, size_t len) {
+    while (len > 0) {
+        ssize_t n = write(fd, data, len);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) _exit(121);
+        data += n;
+        len -= (size_t)n;
+    }
+}
 
 std::string ReadSmallFile(const char *path) {
     std::string s;
@@ -272,6 +287,37 @@ int HelperMain(int argc, char **argv, const char *mode, int first_arg) {
             if (n < 0) _exit(126);
             Out(buf, (size_t)n);
         }
+    } else if (m == "pump") {
+        need(1);
+        uint64_t total = (uint64_t)atol(arg(0)) * 1024, sent = 0, got = 0, hash = fltest::FnvStart();
+        static char chunk[16384], in[16384];
+        bool in_open = true;
+        auto read_some = [&] {
+            ssize_t n;
+            do {
+                n = read(0, in, sizeof in);
+            } while (n < 0 && errno == EINTR);
+            if (n <= 0) {
+                in_open = false;
+                return;
+            }
+            got += (uint64_t)n;
+            hash = fltest::Fnv(hash, in, (size_t)n);
+        };
+        while (sent < total) {
+            size_t len = total - sent < sizeof chunk ? (size_t)(total - sent) : sizeof chunk;
+            for (int stream = 1; stream <= 2; stream++) {
+                for (size_t i = 0; i < len; i++) chunk[i] = (char)fltest::PumpByte(stream, sent + i);
+                WriteTo(stream, chunk, len);
+            }
+            sent += len;
+            if (in_open) read_some();
+        }
+        while (in_open) read_some();
+        char tail[96];
+        int n = snprintf(tail, sizeof tail, "\nin=%llu fnv=%llx\n", (unsigned long long)got,
+                         (unsigned long long)hash);
+        WriteTo(2, tail, (size_t)n);
     } else if (m == "no-pidfd-exec") {
         need(1);
         int rc = fltest::InstallSeccomp(fltest::NoPidfdSeccompRules());

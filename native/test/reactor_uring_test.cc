@@ -6,6 +6,7 @@
 // profile), the backend tests skip with the errno; the seccomp tests still run.
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -99,7 +100,7 @@ TEST_F(ReactorUringTest, KindIsIoUring) {
 TEST_F(ReactorUringTest, PipeIsReportedOnceAndAgainAfterRearm) {
     int p[2];
     Pipe(p);
-    ASSERT_EQ(ops_->arm(b_, p[0], 7), 0);
+    ASSERT_EQ(ops_->arm(b_, p[0], 7, POLLIN), 0);
     EXPECT_TRUE(Wait(0).empty());
     ASSERT_EQ(write(p[1], "x", 1), 1);
     EXPECT_EQ(Wait(5000), std::vector<uint64_t>{7});
@@ -107,7 +108,7 @@ TEST_F(ReactorUringTest, PipeIsReportedOnceAndAgainAfterRearm) {
     EXPECT_TRUE(Wait(50).empty()) << "a one-shot arming was reported twice";
     EXPECT_GE(NowMs() - t0, 45);
 
-    ASSERT_EQ(ops_->rearm(b_, p[0], 7), 0);
+    ASSERT_EQ(ops_->rearm(b_, p[0], 7, POLLIN), 0);
     EXPECT_EQ(Wait(5000), std::vector<uint64_t>{7});
     EXPECT_TRUE(Wait(0).empty());
     EXPECT_EQ(ops_->disarm(b_, p[0], 7), 0);  // after a report: nothing to do
@@ -117,11 +118,11 @@ TEST_F(ReactorUringTest, PipeIsReportedOnceAndAgainAfterRearm) {
 TEST_F(ReactorUringTest, DoubleArmIsEexistAndReservedKeysAreRefused) {
     int p[2];
     Pipe(p);
-    ASSERT_EQ(ops_->arm(b_, p[0], 1), 0);
-    EXPECT_EQ(ops_->arm(b_, p[0], 1), -EEXIST);
-    EXPECT_EQ(ops_->arm(b_, p[0], UINT64_MAX), -EINVAL);
-    EXPECT_EQ(ops_->arm(b_, p[0], UINT64_MAX - 1), -EINVAL);
-    EXPECT_EQ(ops_->arm(b_, -1, 2), -EINVAL);
+    ASSERT_EQ(ops_->arm(b_, p[0], 1, POLLIN), 0);
+    EXPECT_EQ(ops_->arm(b_, p[0], 1, POLLIN), -EEXIST);
+    EXPECT_EQ(ops_->arm(b_, p[0], UINT64_MAX, POLLIN), -EINVAL);
+    EXPECT_EQ(ops_->arm(b_, p[0], UINT64_MAX - 1, POLLIN), -EINVAL);
+    EXPECT_EQ(ops_->arm(b_, -1, 2, POLLIN), -EINVAL);
     ASSERT_EQ(write(p[1], "x", 1), 1);
     EXPECT_EQ(Wait(5000), std::vector<uint64_t>{1});
 }
@@ -131,7 +132,7 @@ TEST_F(ReactorUringTest, PidfdIsReportedWhenTheChildExits) {
     fl_process *p = SpawnSleeper();
     ASSERT_NE(p, nullptr);
     ASSERT_GE(p->pidfd, 0) << "this test needs a pidfd";
-    ASSERT_EQ(ops_->arm(b_, p->pidfd, 42), 0);
+    ASSERT_EQ(ops_->arm(b_, p->pidfd, 42, POLLIN), 0);
     EXPECT_TRUE(Wait(100).empty());
     ASSERT_EQ(fl_process_signal(p, SIGKILL), 0);
     EXPECT_EQ(Wait(5000), std::vector<uint64_t>{42});
@@ -148,7 +149,7 @@ TEST_F(ReactorUringTest, PidfdOfAnExitedChildIsReportedAtOnce) {
     ASSERT_NE(p, nullptr);
     ASSERT_GE(p->pidfd, 0) << "this test needs a pidfd";
     AwaitExitWithoutReaping(p);
-    ASSERT_EQ(ops_->arm(b_, p->pidfd, 43), 0);
+    ASSERT_EQ(ops_->arm(b_, p->pidfd, 43, POLLIN), 0);
     EXPECT_EQ(Wait(5000), std::vector<uint64_t>{43});
     fl_exit_status st{};
     EXPECT_EQ(fl_process_wait(p, 0, &st), 1);
@@ -160,16 +161,16 @@ TEST_F(ReactorUringTest, PidfdOfAnExitedChildIsReportedAtOnce) {
 TEST_F(ReactorUringTest, DisarmOfAnArmedKeySwallowsItsCompletion) {
     int p[2];
     Pipe(p);
-    ASSERT_EQ(ops_->arm(b_, p[0], 5), 0);
+    ASSERT_EQ(ops_->arm(b_, p[0], 5, POLLIN), 0);
     EXPECT_EQ(ops_->disarm(b_, p[0], 5), 0);
     ASSERT_EQ(write(p[1], "x", 1), 1);
     EXPECT_TRUE(Wait(50).empty());
 
-    ASSERT_EQ(ops_->arm(b_, p[0], 5), 0);
+    ASSERT_EQ(ops_->arm(b_, p[0], 5, POLLIN), 0);
     EXPECT_EQ(Wait(5000), std::vector<uint64_t>{5});
 
     // Completed but not yet taken off the ring when disarmed: swallowed as well.
-    ASSERT_EQ(ops_->rearm(b_, p[0], 6), 0);
+    ASSERT_EQ(ops_->rearm(b_, p[0], 6, POLLIN), 0);
     usleep(20 * 1000);
     EXPECT_EQ(ops_->disarm(b_, p[0], 6), 0);
     EXPECT_TRUE(Wait(50).empty());
@@ -178,7 +179,7 @@ TEST_F(ReactorUringTest, DisarmOfAnArmedKeySwallowsItsCompletion) {
 TEST_F(ReactorUringTest, TimeoutsZeroAndFiftyMs) {
     int p[2];
     Pipe(p);
-    ASSERT_EQ(ops_->arm(b_, p[0], 9), 0);
+    ASSERT_EQ(ops_->arm(b_, p[0], 9, POLLIN), 0);
     int64_t t0 = NowUs();
     EXPECT_TRUE(Wait(0).empty());
     EXPECT_LT(NowUs() - t0, 20000);
@@ -231,7 +232,7 @@ TEST_F(ReactorUringTest, WakeFromAnotherThreadEndsAnEndlessWait) {
 TEST_F(ReactorUringTest, WakeAndKeysTogether) {
     int p[2];
     Pipe(p);
-    ASSERT_EQ(ops_->arm(b_, p[0], 11), 0);
+    ASSERT_EQ(ops_->arm(b_, p[0], 11, POLLIN), 0);
     ASSERT_EQ(write(p[1], "x", 1), 1);
     EXPECT_EQ(ops_->wake(b_), 0);
     std::vector<uint64_t> got;
@@ -251,7 +252,7 @@ TEST_F(ReactorUringTest, ManyKeysDrainedInSmallBatches) {
         int p[2];
         Pipe(p);
         rd.push_back(p[0]);
-        ASSERT_EQ(ops_->arm(b_, p[0], 1000 + (uint64_t)i), 0);
+        ASSERT_EQ(ops_->arm(b_, p[0], 1000 + (uint64_t)i, POLLIN), 0);
         if (i % 2 == 0) {
             ASSERT_EQ(write(p[1], "x", 1), 1);  // half ready before the wait
         }
@@ -296,7 +297,7 @@ TEST_F(ReactorUringTest, ConcurrentArmFromFourThreadsWhileWaiting) {
                 if (i % 3 == 0) {
                     ASSERT_EQ(write(pipes[k][1], "x", 1), 1);  // ready at arming
                 }
-                ASSERT_EQ(ops_->arm(b_, pipes[k][0], k), 0);
+                ASSERT_EQ(ops_->arm(b_, pipes[k][0], k, POLLIN), 0);
                 if (i % 3 != 0) {
                     ASSERT_EQ(write(pipes[k][1], "x", 1), 1);
                 }
@@ -319,7 +320,7 @@ TEST_F(ReactorUringTest, ConcurrentArmFromFourThreadsWhileWaiting) {
 TEST_F(ReactorUringTest, ArmedByAThreadThatHasExited) {
     int p[2];
     Pipe(p);
-    std::thread([&] { EXPECT_EQ(ops_->arm(b_, p[0], 77), 0); }).join();
+    std::thread([&] { EXPECT_EQ(ops_->arm(b_, p[0], 77, POLLIN), 0); }).join();
     usleep(10 * 1000);
     ASSERT_EQ(write(p[1], "x", 1), 1);
     EXPECT_EQ(Wait(5000), std::vector<uint64_t>{77});
@@ -337,7 +338,7 @@ TEST_F(ReactorUringTest, ArmingThreadIsNotInterruptedWhenItsKeyFires) {
     std::thread t([&] {
         int ep = epoll_create1(EPOLL_CLOEXEC);
         ASSERT_GE(ep, 0);
-        EXPECT_EQ(ops_->arm(b_, p[0], 88), 0);
+        EXPECT_EQ(ops_->arm(b_, p[0], 88, POLLIN), 0);
         armed = true;
         struct epoll_event ev;
         ep_rc = epoll_wait(ep, &ev, 1, 300);  // nothing in the set: a 300 ms sleep

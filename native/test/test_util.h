@@ -183,6 +183,19 @@ int ExpectedTopStrategy();
 // Time in milliseconds (CLOCK_MONOTONIC).
 int64_t NowMs();
 
+// The bytes the "pump" helper writes: byte i of fd `stream` (1 or 2). Not periodic at 256, so a
+// lost or repeated chunk shows.
+inline unsigned char PumpByte(int stream, uint64_t i) {
+    return (unsigned char)(i * 7 + (uint64_t)stream * 13 + (i >> 12));
+}
+// FNV-1a, 64 bits: the "pump" helper's checksum of what it read.
+inline uint64_t FnvStart() { return 1469598103934665603ull; }
+inline uint64_t Fnv(uint64_t h, const void *data, size_t len) {
+    const unsigned char *p = static_cast<const unsigned char *>(data);
+    for (size_t i = 0; i < len; i++) h = (h ^ p[i]) * 1099511628211ull;
+    return h;
+}
+
 // The fixture of every suite: checks that no descriptor and no child outlived the test.
 class LeakCheckedTest : public ::testing::Test {
   protected:

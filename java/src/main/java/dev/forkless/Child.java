@@ -9,9 +9,15 @@ import dev.forkless.internal.NativeProcess;
 import dev.forkless.internal.RawExit;
 import dev.forkless.internal.Reactor;
 
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.lang.ref.Cleaner;
 import java.lang.ref.Reference;
+import java.nio.channels.ReadableByteChannel;
+import java.nio.channels.WritableByteChannel;
+import java.nio.charset.Charset;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
@@ -22,6 +28,7 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 
 /**
  * A running (or finished) child process started by {@link Command#spawn()}.
@@ -65,9 +72,13 @@ public final class Child implements AutoCloseable {
     private final AtomicBoolean closed = new AtomicBoolean();
     private final Cleanup cleanup;
     private final Cleaner.Cleanable cleanable;
+    private final PipeEnd[] pipes; // stdin, stdout, stderr; null where not Stdio.piped()
+    private final Object[] faces = new Object[6]; // streams, then channels; guarded by itself
+    private volatile Process processView;
 
     Child(NativeProcess process, ExitState state, CloseAction closeAction, String program,
-          boolean killOnUnreachable) {
+          boolean killOnUnreachable, PipeEnd[] pipes) {
+        this.pipes = pipes;
         this.process = process;
         this.state = state;
         this.exit = state.future();
@@ -443,11 +454,23 @@ public final class Child implements AutoCloseable {
      * receive the exit status, whatever the action; futures from {@link #onExit()} complete when
      * the process exits. An explicit {@code close()} never counts as a leak and never triggers
      * {@link Command#killOnUnreachable(boolean)}.
+     *
+     * <p>Before the action, this JVM's ends of the child's pipes are closed (the child sees
+     * end-of-file on stdin, and {@code EPIPE}/{@code SIGPIPE} if it writes to stdout or stderr
+     * later), except those an {@link #outputAsync} or {@link #onStdoutLine} collection is reading:
+     * those stay open until end-of-file.
      */
     @Override
     public void close() {
         if (!closed.compareAndSet(false, true)) {
             return;
+        }
+        // The pipes first: a child blocked writing to a pipe nobody reads, or reading a stdin
+        // nobody closes, would otherwise never finish (WAIT). Collectors keep theirs to the end.
+        for (PipeEnd end : pipes) {
+            if (end != null && !end.isCollected()) {
+                end.close();
+            }
         }
         try {
             switch (closeAction) {
@@ -486,6 +509,302 @@ public final class Child implements AutoCloseable {
             cleanable.clean(); // releases the handle once, and deregisters the safety net
             Reference.reachabilityFence(this);
         }
+    }
+
+    /** This JVM's end of the child's stream 0, 1 or 2, or null if it is not piped. */
+    PipeEnd pipe(int stream) {
+        ensureOpen();
+        return pipes[stream];
+    }
+
+    /** Whether the exit is known already (without asking the process). */
+    boolean exitKnown() {
+        return exit.isDone();
+    }
+
+    /** The pidfd while the handle is open, -1 without one (PID-only) or once released. */
+    int exitFd() {
+        try {
+            return process.fd();
+        } catch (IllegalStateException released) {
+            return -1;
+        }
+    }
+
+    /** The pid, for messages (also after close). */
+    long pidForDisplay() {
+        return pid;
+    }
+
+    private static final String[] STREAMS = {"stdin", "stdout", "stderr"};
+
+    private Object face(int stream, boolean channel) {
+        PipeEnd end = pipe(stream);
+        if (end == null) {
+            throw new IllegalStateException(STREAMS[stream] + " of " + this + " is not Stdio.piped()");
+        }
+        end.claim(STREAMS[stream] + "()/" + STREAMS[stream] + "Channel()");
+        synchronized (faces) {
+            int at = stream + (channel ? 3 : 0);
+            if (faces[at] == null) {
+                if (stream == 0) {
+                    faces[at] = channel ? new PipeStreams.Sink(end) : new PipeStreams.Out(end);
+                } else {
+                    faces[at] = channel ? new PipeStreams.Source(end) : new PipeStreams.In(end);
+                }
+            }
+            return faces[at];
+        }
+    }
+
+    /**
+     * The child's standard input, when the command set {@link Stdio#piped()} for it. Closing the
+     * stream delivers end-of-file to the child; {@link #close()} closes it too (but
+     * {@link #waitFor()} does not: a child that reads until end-of-file waits for it). A write
+     * parks the calling thread while the pipe is full (a virtual thread releases its carrier) and
+     * can be interrupted ({@link java.io.InterruptedIOException}); writing after the child has
+     * closed its end fails with an {@link java.io.IOException} ({@code EPIPE}), never a signal.
+     * Every call returns the same stream.
+     *
+     * @return the stream
+     * @throws IllegalStateException if stdin is not piped, or its pipe is used otherwise
+     *     ({@link #output()}), or after {@link #close()}
+     */
+    public OutputStream stdin() {
+        return (OutputStream) face(0, false);
+    }
+
+    /**
+     * The child's standard output, when the command set {@link Stdio#piped()} for it (with
+     * {@link Stdio#toStdout()} for stderr, both arrive here). A read parks while the pipe is empty
+     * and can be interrupted ({@link java.io.InterruptedIOException}); it returns -1 once the
+     * child and every process that inherited the pipe have closed it. Every call returns the same
+     * stream; {@link #stdoutChannel()} reads the same pipe.
+     *
+     * @return the stream
+     * @throws IllegalStateException if stdout is not piped, or its pipe is used otherwise
+     *     ({@link #output()}, {@link #onStdoutLine}, {@link Stdio#from(Child)}), or after
+     *     {@link #close()}
+     */
+    public InputStream stdout() {
+        return (InputStream) face(1, false);
+    }
+
+    /**
+     * The child's standard error, when the command set {@link Stdio#piped()} for it; otherwise as
+     * {@link #stdout()}.
+     *
+     * @return the stream
+     * @throws IllegalStateException if stderr is not piped or its pipe is used otherwise, or after
+     *     {@link #close()}
+     */
+    public InputStream stderr() {
+        return (InputStream) face(2, false);
+    }
+
+    /**
+     * {@link #stdin()} as a blocking channel: {@code write} writes the whole buffer.
+     *
+     * @return the channel
+     * @throws IllegalStateException as {@link #stdin()}
+     */
+    public WritableByteChannel stdinChannel() {
+        return (WritableByteChannel) face(0, true);
+    }
+
+    /**
+     * {@link #stdout()} as a blocking channel: {@code read} reads at least one byte, or returns
+     * -1 at end-of-file.
+     *
+     * @return the channel
+     * @throws IllegalStateException as {@link #stdout()}
+     */
+    public ReadableByteChannel stdoutChannel() {
+        return (ReadableByteChannel) face(1, true);
+    }
+
+    /**
+     * {@link #stderr()} as a blocking channel.
+     *
+     * @return the channel
+     * @throws IllegalStateException as {@link #stderr()}
+     */
+    public ReadableByteChannel stderrChannel() {
+        return (ReadableByteChannel) face(2, true);
+    }
+
+    /**
+     * Collects the child's output with {@link OutputOptions#defaults()}; see
+     * {@link #output(OutputOptions)}.
+     *
+     * @return the output and exit status
+     * @throws InterruptedException if interrupted (the pipes are then closed)
+     */
+    public Output output() throws InterruptedException {
+        return output(OutputOptions.defaults());
+    }
+
+    /**
+     * Writes the options' input to the child's piped stdin (then closes it; a piped stdin without
+     * input is closed at once), reads its piped stdout and stderr until end-of-file (or the
+     * options' cut-off after the exit), then waits for the exit. Streams that are not piped are
+     * not collected (their bytes in the result are empty).
+     *
+     * <p>All in the calling thread, without a helper thread: one {@code poll} loop in the core
+     * moves the bytes in both directions, so a child that writes a lot before reading its input
+     * cannot deadlock. The thread blocks in native code for up to 200 ms at a time (a virtual
+     * thread keeps its carrier; prefer {@link #outputAsync(OutputOptions)} there) and checks for
+     * an interrupt in between.
+     *
+     * @param options input, limit, cut-off
+     * @return the output and exit status
+     * @throws InterruptedException if interrupted: the pipes are then closed, the child is left
+     *     running
+     * @throws IllegalStateException if a pipe is already used otherwise (e.g. {@link #stdout()}
+     *     was called), input is given but stdin is not piped, or after {@link #close()}
+     * @throws UncheckedIOException if reading fails ({@code EIO}; not expected for pipes)
+     */
+    public Output output(OutputOptions options) throws InterruptedException {
+        Objects.requireNonNull(options, "options");
+        ensureOpen();
+        try {
+            return Capture.collect(this, options);
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /**
+     * Like {@link #output(OutputOptions)}, without blocking any thread: the reactor thread reads
+     * the pipes (non-blocking, multiplexed with every other child's) and the future completes on
+     * the {@link #onExit()} executor once the child has exited and its output is complete.
+     * Hundreds of children can be collected at once with no thread beyond the reactor.
+     *
+     * @param options input, limit, cut-off
+     * @return the future output
+     * @throws IllegalStateException as {@link #output(OutputOptions)}
+     */
+    public CompletableFuture<Output> outputAsync(OutputOptions options) {
+        Objects.requireNonNull(options, "options");
+        ensureOpen();
+        return Capture.collectAsync(this, options);
+    }
+
+    /**
+     * Hands every line the child writes to stdout to {@code consumer}, decoded as UTF-8; see
+     * {@link #onStdoutLine(Charset, Executor, Consumer)}.
+     *
+     * @param consumer receives each line, without its terminator
+     * @return a future completed after the last line has been delivered (end-of-file)
+     */
+    public CompletableFuture<Void> onStdoutLine(Consumer<String> consumer) {
+        return onStdoutLine(StandardCharsets.UTF_8, Callbacks.EXECUTOR, consumer);
+    }
+
+    /**
+     * Hands every line the child writes to stdout (piped) to {@code consumer}, as it arrives,
+     * without a thread per stream: the reactor thread reads and decodes, {@code executor} runs the
+     * consumer (default, in {@link #onStdoutLine(Consumer)}: the {@link #onExit()} executor;
+     * {@code Runnable::run} runs it on the reactor thread, which must then be quick). Lines are
+     * delivered in order, one batch at a time: while the consumer is busy nothing more is read,
+     * so a slow consumer slows the child (its pipe fills) rather than growing memory.
+     *
+     * <p>Lines end at {@code 
+}, {@code 
+} or {@code 
+}, not included; a last line without a
+     * terminator is delivered at end-of-file; malformed input becomes U+FFFD. If the consumer
+     * throws, delivery stops, the pipe is closed (the child gets {@code EPIPE} if it writes on) and
+     * the future completes with that exception. The pipe stays open when the {@code Child} is
+     * closed: the stream ends at end-of-file.
+     *
+     * @param charset how the bytes are decoded
+     * @param executor where the consumer runs
+     * @param consumer receives each line
+     * @return a future completed after the last line has been delivered
+     * @throws IllegalStateException if stdout is not piped or already used otherwise, or after
+     *     {@link #close()}
+     */
+    public CompletableFuture<Void> onStdoutLine(Charset charset, Executor executor, Consumer<String> consumer) {
+        return lines(1, charset, executor, consumer);
+    }
+
+    /**
+     * As {@link #onStdoutLine(Consumer)}, for stderr.
+     *
+     * @param consumer receives each line
+     * @return a future completed after the last line has been delivered
+     */
+    public CompletableFuture<Void> onStderrLine(Consumer<String> consumer) {
+        return onStderrLine(StandardCharsets.UTF_8, Callbacks.EXECUTOR, consumer);
+    }
+
+    /**
+     * As {@link #onStdoutLine(Charset, Executor, Consumer)}, for stderr.
+     *
+     * @param charset how the bytes are decoded
+     * @param executor where the consumer runs
+     * @param consumer receives each line
+     * @return a future completed after the last line has been delivered
+     */
+    public CompletableFuture<Void> onStderrLine(Charset charset, Executor executor, Consumer<String> consumer) {
+        return lines(2, charset, executor, consumer);
+    }
+
+    private CompletableFuture<Void> lines(int stream, Charset charset, Executor executor,
+                                          Consumer<String> consumer) {
+        Objects.requireNonNull(charset, "charset");
+        Objects.requireNonNull(executor, "executor");
+        Objects.requireNonNull(consumer, "consumer");
+        PipeEnd end = pipe(stream);
+        if (end == null) {
+            throw new IllegalStateException(STREAMS[stream] + " of " + this + " is not Stdio.piped()");
+        }
+        return LineReader.start(end, stream == 1 ? "onStdoutLine" : "onStderrLine", charset, executor,
+                consumer);
+    }
+
+    /**
+     * A {@link java.lang.Process} view of this child, for code written against {@code Process}:
+     * its streams are this child's pipes ({@link #stdin()}, {@link #stdout()}, {@link #stderr()};
+     * the JDK's empty streams where a stream is not piped), {@code destroy()} sends
+     * {@link Signal#TERM} and {@code destroyForcibly()} {@link Signal#KILL} (race-free: through the
+     * pidfd), {@code exitValue()} is the exit code or 128 + the signal number, as the JDK reports
+     * it on Unix. Every call returns the same object. The view holds this child: dropping both
+     * leaves the child to the usual handling of an unreachable {@code Child}; {@link #close()}
+     * still applies the close action.
+     *
+     * @return the process view
+     * @throws IllegalStateException after {@link #close()}
+     */
+    public Process toProcess() {
+        ensureOpen();
+        Process p = processView;
+        if (p == null) {
+            synchronized (faces) {
+                p = processView;
+                if (p == null) {
+                    p = new ChildProcess(this);
+                    processView = p;
+                }
+            }
+        }
+        return p;
+    }
+
+    /** For {@link ChildProcess}: the piped stdin as a stream, or null when not piped. */
+    OutputStream stdinOrNull() {
+        return pipe(0) == null ? null : stdin();
+    }
+
+    /** For {@link ChildProcess}: the piped stdout as a stream, or null when not piped. */
+    InputStream stdoutOrNull() {
+        return pipe(1) == null ? null : stdout();
+    }
+
+    /** For {@link ChildProcess}: the piped stderr as a stream, or null when not piped. */
+    InputStream stderrOrNull() {
+        return pipe(2) == null ? null : stderr();
     }
 
     /**

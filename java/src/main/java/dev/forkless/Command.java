@@ -19,6 +19,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * A program to run, with its arguments, working directory, environment, standard streams and what
@@ -67,16 +68,18 @@ public final class Command {
     private final Path directory;                 // null: inherit
     private final boolean envClear;
     private final Map<String, String> envChanges; // value null: remove
-    private final Stdio stdin;
-    private final Stdio stdout;
-    private final Stdio stderr;
+    private final Stdio stdin;  // null: not set (inherit; output() treats it as its own default)
+    private final Stdio stdout; // null: not set
+    private final Stdio stderr; // null: not set
     private final int flags;
     private final CloseAction closeAction;
     private final boolean killOnUnreachable;
+    private final Map<Integer, OwnedFd> passed; // child fd -> descriptor, in child fd order
 
     private Command(String program, List<String> args, Path directory, boolean envClear,
                     Map<String, String> envChanges, Stdio stdin, Stdio stdout, Stdio stderr, int flags,
-                    CloseAction closeAction, boolean killOnUnreachable) {
+                    CloseAction closeAction, boolean killOnUnreachable, Map<Integer, OwnedFd> passed) {
+        this.passed = passed;
         this.program = program;
         this.args = args;
         this.directory = directory;
@@ -108,7 +111,7 @@ public final class Command {
         }
         NativeStrings.checkCString(program, "program");
         return new Command(program, checkArgs(List.of(), Arrays.asList(args)), null, false, Map.of(),
-                Stdio.inherit(), Stdio.inherit(), Stdio.inherit(), 0, CloseAction.KILL, false);
+                null, null, null, 0, CloseAction.KILL, false, Map.of());
     }
 
     /**
@@ -142,7 +145,7 @@ public final class Command {
     private Command with(List<String> args, Path directory, boolean envClear, Map<String, String> env,
                          Stdio in, Stdio out, Stdio err, int flags, CloseAction close) {
         return new Command(program, args, directory, envClear, env, in, out, err, flags, close,
-                killOnUnreachable);
+                killOnUnreachable, passed);
     }
 
     /**
@@ -261,16 +264,23 @@ public final class Command {
 
     private static Stdio checkStdio(Stdio s, int stream) {
         Objects.requireNonNull(s, STREAM_NAMES[stream]);
-        if (!s.allows(stream == 0)) {
-            throw new IllegalArgumentException(STREAM_NAMES[stream] + " cannot be " + s
-                    + (stream == 0 ? ": an output setting; use Stdio.read for input"
-                                   : ": an input setting; use Stdio.file or Stdio.append for output"));
+        if (!s.allows(stream)) {
+            String hint;
+            if (s.kind() == Stdio.Kind.TO_STDOUT) {
+                hint = ": toStdout is for stderr only";
+            } else if (stream == 0) {
+                hint = ": an output setting; use Stdio.read or Stdio.from for input";
+            } else {
+                hint = ": an input setting; use Stdio.file or Stdio.append for output";
+            }
+            throw new IllegalArgumentException(STREAM_NAMES[stream] + " cannot be " + s + hint);
         }
         return s;
     }
 
     /**
-     * Sets the child's standard input. Default: {@link Stdio#inherit()}.
+     * Sets the child's standard input. Default: {@link Stdio#inherit()} ({@link #output()} has
+     * its own default).
      *
      * @param stdio where stdin comes from
      * @return a new command
@@ -283,7 +293,8 @@ public final class Command {
     }
 
     /**
-     * Sets the child's standard output. Default: {@link Stdio#inherit()}.
+     * Sets the child's standard output. Default: {@link Stdio#inherit()} ({@link #output()} has
+     * its own default).
      *
      * @param stdio where stdout goes
      * @return a new command
@@ -295,7 +306,8 @@ public final class Command {
     }
 
     /**
-     * Sets the child's standard error. Default: {@link Stdio#inherit()}.
+     * Sets the child's standard error. Default: {@link Stdio#inherit()} ({@link #output()} has
+     * its own default).
      *
      * @param stdio where stderr goes
      * @return a new command
@@ -359,7 +371,126 @@ public final class Command {
      */
     public Command killOnUnreachable(boolean kill) {
         return new Command(program, args, directory, envClear, envChanges, stdin, stdout, stderr, flags,
-                closeAction, kill);
+                closeAction, kill, passed);
+    }
+
+    /**
+     * Gives the child a copy of {@code fd} as its descriptor number {@code childFd}, e.g. the two
+     * ends of a {@code make} jobserver pipe. Apart from these and its three standard streams the
+     * child gets no descriptor of this JVM. The caller keeps ownership of {@code fd} (as with
+     * {@link Stdio#fd(OwnedFd)}: it is held open while a spawn uses it, and a closed one fails the
+     * spawn with an {@link IllegalStateException}). Passing another descriptor for the same
+     * {@code childFd} replaces the first. Default: nothing passed.
+     *
+     * @param childFd the number in the child, 3 or more (0, 1, 2 are set with {@link #stdin},
+     *     {@link #stdout}, {@link #stderr})
+     * @param fd the descriptor
+     * @return a new command
+     * @throws IllegalArgumentException if {@code childFd} is below 3 or above 65535
+     */
+    public Command passFd(int childFd, OwnedFd fd) {
+        Objects.requireNonNull(fd, "fd");
+        if (childFd < 3 || childFd > 65535) {
+            throw new IllegalArgumentException("childFd must be 3..65535 (0, 1 and 2 are stdin, stdout"
+                    + " and stderr): " + childFd);
+        }
+        Map<Integer, OwnedFd> m = new java.util.TreeMap<>(passed);
+        m.put(childFd, fd);
+        return new Command(program, args, directory, envClear, envChanges, stdin, stdout, stderr, flags,
+                closeAction, killOnUnreachable, Collections.unmodifiableMap(m));
+    }
+
+    /**
+     * Runs the command to completion and collects its output, with
+     * {@link OutputOptions#defaults()}; see {@link #output(OutputOptions)}.
+     *
+     * @return the output and exit status
+     * @throws ProcessStartException if the child cannot be started
+     * @throws InterruptedException if interrupted; the child is then killed and reaped
+     */
+    public Output output() throws ProcessStartException, InterruptedException {
+        return output(OutputOptions.defaults());
+    }
+
+    /**
+     * Runs the command to completion and collects its output, in the calling thread with no helper
+     * thread (see {@link Child#output(OutputOptions)}). Streams left at their default are set up
+     * for it: stdout and stderr become {@link Stdio#piped()}, stdin {@link Stdio#nul()}, or
+     * {@link Stdio#piped()} when the options carry input. Streams set explicitly are kept (e.g.
+     * {@code stderr(Stdio.inherit())} shows stderr on the console and collects stdout only,
+     * {@code stderr(Stdio.toStdout())} collects both, interleaved, as stdout). The child is closed
+     * with the command's {@link CloseAction} when collection ends; it has exited by then, unless
+     * collection was interrupted or stopped by {@link OutputOptions#stopAfterExit(java.time.Duration)}.
+     *
+     * @param options input, limit per stream (default 64 MiB), what to do when the child exits
+     *     while its pipes are held open
+     * @return the output and exit status
+     * @throws ProcessStartException if the child cannot be started
+     * @throws InterruptedException if interrupted; the child is then closed (default: killed)
+     * @throws IllegalArgumentException if the options carry input but stdin is set to something
+     *     other than {@link Stdio#piped()}
+     */
+    public Output output(OutputOptions options) throws ProcessStartException, InterruptedException {
+        try (Child child = forOutput(options).spawn()) {
+            return Capture.collect(child, options);
+        }
+    }
+
+    /**
+     * {@link #output(OutputOptions)} without blocking: the child is started in the calling thread
+     * (so a start failure is thrown here), then its output is collected by the reactor thread (see
+     * {@link Child#outputAsync(OutputOptions)}) and the child closed when the future completes.
+     *
+     * @param options input, limit, cut-off
+     * @return the future output; completes on the {@link Child#onExit()} executor
+     * @throws ProcessStartException if the child cannot be started
+     */
+    public CompletableFuture<Output> outputAsync(OutputOptions options) throws ProcessStartException {
+        Child child = forOutput(options).spawn();
+        CompletableFuture<Output> f;
+        try {
+            f = Capture.collectAsync(child, options);
+        } catch (RuntimeException | Error e) {
+            child.close();
+            throw e;
+        }
+        return f.whenComplete((out, failure) -> child.close());
+    }
+
+    /**
+     * {@link #outputAsync(OutputOptions)} with {@link OutputOptions#defaults()}.
+     *
+     * @return the future output
+     * @throws ProcessStartException if the child cannot be started
+     */
+    public CompletableFuture<Output> outputAsync() throws ProcessStartException {
+        return outputAsync(OutputOptions.defaults());
+    }
+
+    private Command forOutput(OutputOptions options) {
+        Objects.requireNonNull(options, "options");
+        Stdio in = stdin;
+        if (options.inputBytes() != null) {
+            if (in == null) {
+                in = Stdio.piped();
+            } else if (in.kind() != Stdio.Kind.PIPED) {
+                throw new IllegalArgumentException("the output options carry input, but stdin is " + in);
+            }
+        } else if (in == null) {
+            in = Stdio.nul();
+        }
+        return with(args, directory, envClear, envChanges, in, stdout == null ? Stdio.piped() : stdout,
+                stderr == null ? Stdio.piped() : stderr, flags, closeAction);
+    }
+
+    /** The stdin setting, or null if not set (for {@link Pipeline}). */
+    Stdio stdinSetting() {
+        return stdin;
+    }
+
+    /** The stdout setting, or null if not set. */
+    Stdio stdoutSetting() {
+        return stdout;
     }
 
     /**
@@ -405,24 +536,39 @@ public final class Command {
         // A volatile read once loaded; otherwise the loader's full explanation, every time (rather
         // than a bare NoClassDefFoundError for Native on the second attempt).
         NativeLoader.ensureLoaded();
-        Stdio[] streams = {stdin, stdout, stderr};
-        OwnedFd[] borrowed = new OwnedFd[3];
-        int[] opened = {-1, -1, -1};
+        Stdio[] streams = {orInherit(stdin), orInherit(stdout), orInherit(stderr)};
+        List<OwnedFd> borrowed = new ArrayList<>();
+        int[] opened = {-1, -1, -1};  // files and the child's ends of pipes: closed after the spawn
+        int[] parentEnds = {-1, -1, -1};
+        PipeEnd upstream = null;      // Stdio.from: handed to the child, closed here on success
         int devNull = -1;
+        boolean started = false;
         try {
-            int[] fdMap = new int[6];
+            int[] fdMap = new int[6 + 2 * passed.size()];
             // Caller descriptors first, so a closed one fails before anything is opened.
             for (int i = 0; i < 3; i++) {
                 if (streams[i].kind() == Stdio.Kind.FD) {
-                    int fd = streams[i].ownedFd().borrow();
-                    if (fd < 0) {
-                        throw new IllegalStateException("cannot run " + NativeStrings.quote(program) + ": "
-                                + STREAM_NAMES[i] + " is Stdio.fd(" + streams[i].ownedFd()
-                                + "), which is closed");
-                    }
-                    borrowed[i] = streams[i].ownedFd();
-                    fdMap[2 * i + 1] = fd;
+                    fdMap[2 * i + 1] = borrow(streams[i].ownedFd(), STREAM_NAMES[i] + " is Stdio.fd("
+                            + streams[i].ownedFd() + ")", borrowed);
                 }
+            }
+            int at = 6;
+            for (Map.Entry<Integer, OwnedFd> e : passed.entrySet()) {
+                fdMap[at++] = e.getKey();
+                fdMap[at++] = borrow(e.getValue(), "passFd(" + e.getKey() + ", " + e.getValue() + ")",
+                        borrowed);
+            }
+            if (streams[0].kind() == Stdio.Kind.FROM) {
+                upstream = takeUpstream(streams[0].upstream());
+                fdMap[1] = upstream.fd().borrow();
+                if (fdMap[1] < 0) {
+                    upstream.unclaim(FROM_CLAIM);
+                    upstream = null;
+                    throw new IllegalStateException("cannot run " + NativeStrings.quote(program)
+                            + ": stdin is " + streams[0] + ", whose pipe is closed");
+                }
+                // The child reads it blocking; the flag belongs to the open file, shared with us.
+                Native.setNonBlocking(fdMap[1], false);
             }
             for (int i = 0; i < 3; i++) {
                 fdMap[2 * i] = i;
@@ -450,28 +596,107 @@ public final class Command {
                         opened[i] = openForStream(streams[i].path(), Native.OPEN_READ, i);
                         fdMap[2 * i + 1] = opened[i];
                         break;
+                    case PIPED:
+                        int[] p;
+                        try {
+                            p = Native.pipe();
+                        } catch (Native.ErrnoException e) {
+                            throw failure(SpawnStep.STDIO, e.errno(), "pipe for " + STREAM_NAMES[i]);
+                        }
+                        int ours = i == 0 ? 1 : 0;
+                        parentEnds[i] = p[ours];
+                        opened[i] = p[1 - ours];
+                        fdMap[2 * i + 1] = opened[i];
+                        int rc = Native.setNonBlocking(parentEnds[i], true);
+                        if (rc < 0) {
+                            throw failure(SpawnStep.STDIO, -rc, "fcntl O_NONBLOCK on " + STREAM_NAMES[i]);
+                        }
+                        break;
+                    case TO_STDOUT:
+                        fdMap[5] = fdMap[3]; // stdout is mapped by now (streams are in order)
+                        break;
                     case FD:
+                    case FROM:
                         break; // mapped above
                     default:
                         throw new AssertionError(streams[i]);
                 }
             }
-            return start(fdMap);
+            Child child = start(fdMap, parentEnds);
+            started = true;
+            return child;
         } finally {
             for (int fd : opened) {
                 if (fd >= 0) {
                     Native.closeFd(fd);
                 }
             }
+            if (!started) {
+                for (int fd : parentEnds) {
+                    if (fd >= 0) {
+                        Native.closeFd(fd);
+                    }
+                }
+            }
             if (devNull >= 0) {
                 Native.closeFd(devNull);
             }
             for (OwnedFd fd : borrowed) {
-                if (fd != null) {
-                    fd.unborrow();
-                }
+                fd.unborrow();
+            }
+            if (upstream != null) {
+                giveBack(upstream, started);
             }
             Reference.reachabilityFence(streams);
+            Reference.reachabilityFence(passed);
+        }
+    }
+
+    private static Stdio orInherit(Stdio s) {
+        return s == null ? Stdio.inherit() : s;
+    }
+
+    private int borrow(OwnedFd fd, String what, List<OwnedFd> borrowed) {
+        int raw = fd.borrow();
+        if (raw < 0) {
+            throw new IllegalStateException("cannot run " + NativeStrings.quote(program) + ": " + what
+                    + ", which is closed");
+        }
+        borrowed.add(fd);
+        return raw;
+    }
+
+    private static final String FROM_CLAIM = "Stdio.from (the stdin of another child)";
+
+    /** Claims upstream's stdout pipe for this child's stdin. */
+    private PipeEnd takeUpstream(Child upstream) {
+        PipeEnd end;
+        try {
+            end = upstream.pipe(1);
+        } catch (IllegalStateException closed) {
+            throw new IllegalStateException("cannot run " + NativeStrings.quote(program) + ": stdin is "
+                    + "Stdio.from(" + upstream + "), which is closed");
+        }
+        if (end == null) {
+            throw new IllegalStateException("cannot run " + NativeStrings.quote(program) + ": stdin is "
+                    + "Stdio.from(" + upstream + "), whose stdout is not Stdio.piped()");
+        }
+        end.claim(FROM_CLAIM);
+        return end;
+    }
+
+    /** After the spawn: the child has its copy, ours goes; after a failure it stays upstream's. */
+    private static void giveBack(PipeEnd end, boolean started) {
+        OwnedFd fd = end.fd();
+        if (started) {
+            fd.unborrow();
+            end.close();
+        } else {
+            int raw = fd.borrow(); // still borrowed by the spawn, so this cannot fail
+            Native.setNonBlocking(raw, true);
+            fd.unborrow();
+            fd.unborrow();
+            end.unclaim(FROM_CLAIM);
         }
     }
 
@@ -483,7 +708,7 @@ public final class Command {
         return fd;
     }
 
-    private Child start(int[] fdMap) throws ProcessStartException {
+    private Child start(int[] fdMap, int[] parentEnds) throws ProcessStartException {
         List<byte[]> env = environmentBytes();
         byte[] programBytes = NativeStrings.encode(program, "program");
         byte[][] argBytes = new byte[args.size()][];
@@ -550,7 +775,14 @@ public final class Command {
             discard(process);
             throw failure(SpawnStep.WATCH, e.errno(), "watch its exit");
         }
-        return new Child(process, state, closeAction, program, killOnUnreachable);
+        PipeEnd[] pipes = new PipeEnd[3];
+        for (int i = 0; i < 3; i++) {
+            if (parentEnds[i] >= 0) {
+                pipes[i] = new PipeEnd(OwnedFd.adopt(parentEnds[i]), i == 0,
+                        STREAM_NAMES[i] + " of pid " + out[1] + " (" + program + ")");
+            }
+        }
+        return new Child(process, state, closeAction, program, killOnUnreachable, pipes);
     }
 
     /** A child that cannot be watched: kill it, reap it here, release it. Nothing stays behind. */
@@ -626,7 +858,7 @@ public final class Command {
         }
         Stdio[] streams = {stdin, stdout, stderr};
         for (int i = 0; i < 3; i++) {
-            if (streams[i] != Stdio.inherit()) {
+            if (streams[i] != null) {
                 sb.append(sep).append(STREAM_NAMES[i]).append('=').append(streams[i]);
                 sep = ", ";
             }
@@ -645,6 +877,11 @@ public final class Command {
         }
         if (killOnUnreachable) {
             sb.append(sep).append("killOnUnreachable");
+            sep = ", ";
+        }
+        for (Map.Entry<Integer, OwnedFd> e : passed.entrySet()) {
+            sb.append(sep).append("passFd ").append(e.getKey()).append('=').append(e.getValue());
+            sep = ", ";
         }
         return sb.append(']').toString();
     }

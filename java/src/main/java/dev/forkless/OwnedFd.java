@@ -161,6 +161,11 @@ public final class OwnedFd implements AutoCloseable {
         return new OwnedFd(openRaw(path, flags));
     }
 
+    /** Takes ownership of a descriptor Forkless created (a pipe end). */
+    static OwnedFd adopt(int fd) {
+        return new OwnedFd(fd);
+    }
+
     /**
      * Opens a file for the API's own use (Stdio files, /dev/null).
      *

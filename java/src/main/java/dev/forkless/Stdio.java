@@ -13,26 +13,31 @@ import java.util.Objects;
  * its own copy. A file that cannot be opened fails the spawn with a {@link ProcessStartException}
  * whose step is {@link SpawnStep#STDIO}.
  *
- * <p>Some kinds only make sense in one direction: {@link #read(Path)} is for stdin only;
- * {@link #file(Path)} and {@link #append(Path)} are for stdout and stderr only. The
- * {@link Command} setters reject the other combinations with an {@link IllegalArgumentException}.
+ * <p>Some kinds only make sense in one direction: {@link #read(Path)} and {@link #from(Child)}
+ * are for stdin only; {@link #file(Path)} and {@link #append(Path)} for stdout and stderr only;
+ * {@link #toStdout()} for stderr only. The {@link Command} setters reject the other combinations
+ * with an {@link IllegalArgumentException}.
  *
  * <p>Instances are immutable and may be shared between commands and threads.
  */
 public final class Stdio {
-    enum Kind { INHERIT, NUL, WRITE_FILE, APPEND_FILE, READ_FILE, FD }
+    enum Kind { INHERIT, NUL, WRITE_FILE, APPEND_FILE, READ_FILE, FD, PIPED, TO_STDOUT, FROM }
 
-    private static final Stdio INHERIT = new Stdio(Kind.INHERIT, null, null);
-    private static final Stdio NUL = new Stdio(Kind.NUL, null, null);
+    private static final Stdio INHERIT = new Stdio(Kind.INHERIT, null, null, null);
+    private static final Stdio NUL = new Stdio(Kind.NUL, null, null, null);
+    private static final Stdio PIPED = new Stdio(Kind.PIPED, null, null, null);
+    private static final Stdio TO_STDOUT = new Stdio(Kind.TO_STDOUT, null, null, null);
 
     private final Kind kind;
     private final Path path;
     private final OwnedFd fd;
+    private final Child upstream;
 
-    private Stdio(Kind kind, Path path, OwnedFd fd) {
+    private Stdio(Kind kind, Path path, OwnedFd fd, Child upstream) {
         this.kind = kind;
         this.path = path;
         this.fd = fd;
+        this.upstream = upstream;
     }
 
     /**
@@ -62,7 +67,7 @@ public final class Stdio {
      * @return the setting
      */
     public static Stdio file(Path path) {
-        return new Stdio(Kind.WRITE_FILE, Objects.requireNonNull(path, "path"), null);
+        return new Stdio(Kind.WRITE_FILE, Objects.requireNonNull(path, "path"), null, null);
     }
 
     /**
@@ -73,7 +78,7 @@ public final class Stdio {
      * @return the setting
      */
     public static Stdio append(Path path) {
-        return new Stdio(Kind.APPEND_FILE, Objects.requireNonNull(path, "path"), null);
+        return new Stdio(Kind.APPEND_FILE, Objects.requireNonNull(path, "path"), null, null);
     }
 
     /**
@@ -83,7 +88,7 @@ public final class Stdio {
      * @return the setting
      */
     public static Stdio read(Path path) {
-        return new Stdio(Kind.READ_FILE, Objects.requireNonNull(path, "path"), null);
+        return new Stdio(Kind.READ_FILE, Objects.requireNonNull(path, "path"), null, null);
     }
 
     /**
@@ -97,7 +102,58 @@ public final class Stdio {
      * @return the setting
      */
     public static Stdio fd(OwnedFd fd) {
-        return new Stdio(Kind.FD, null, Objects.requireNonNull(fd, "fd"));
+        return new Stdio(Kind.FD, null, Objects.requireNonNull(fd, "fd"), null);
+    }
+
+    /**
+     * A pipe between the child and this JVM. The child's end is its stream; this JVM's end is
+     * reached through the {@link Child}: {@link Child#stdin()} / {@link Child#stdinChannel()} to
+     * write the child's input (closing it delivers end-of-file), {@link Child#stdout()},
+     * {@link Child#stderr()} and their channels to read its output, or {@link Child#output()},
+     * {@link Child#outputAsync(OutputOptions)}, {@link Child#onStdoutLine} to have Forkless
+     * collect it, or {@link #from(Child)} to connect it to another child.
+     *
+     * <p>Both ends are close-on-exec; this JVM's end is non-blocking and read or written by
+     * Forkless without a thread per stream (a blocked {@code read} parks until the reactor thread
+     * reports the pipe ready, so a virtual thread releases its carrier). A child writing into a
+     * pipe nobody reads blocks once the pipe's buffer (64 KiB on Linux) is full, as in any shell.
+     *
+     * @return the piped setting
+     */
+    public static Stdio piped() {
+        return PIPED;
+    }
+
+    /**
+     * For stderr only: the child's standard error goes wherever its standard output goes, like a
+     * shell's {@code 2>&1}: one descriptor, so what the child writes to both keeps its order.
+     * With {@link #piped()} stdout, both are read from {@link Child#stdout()} and
+     * {@link Child#stderr()} is not available.
+     *
+     * @return the setting
+     */
+    public static Stdio toStdout() {
+        return TO_STDOUT;
+    }
+
+    /**
+     * For stdin only: the standard output of {@code upstream}, a running child whose stdout is
+     * {@link #piped()}, connected straight to this child's standard input, as a shell's
+     * {@code a | b} does: the bytes go from one child to the other through the kernel, never
+     * through this JVM. When this child is spawned, this JVM hands its end of upstream's pipe to
+     * it and closes its own copy; upstream's {@link Child#stdout()} is then no longer available.
+     * A second spawn from the same setting fails with an {@link IllegalStateException}. See
+     * {@link Pipeline} for whole pipelines with a status per stage.
+     *
+     * @param upstream the child whose output becomes the input
+     * @return the setting
+     */
+    public static Stdio from(Child upstream) {
+        return new Stdio(Kind.FROM, null, null, Objects.requireNonNull(upstream, "upstream"));
+    }
+
+    Child upstream() {
+        return upstream;
     }
 
     Kind kind() {
@@ -112,14 +168,17 @@ public final class Stdio {
         return fd;
     }
 
-    /** Whether this setting may be used for stdin (input = true) or stdout/stderr. */
-    boolean allows(boolean input) {
+    /** Whether this setting may be used for stream 0 (stdin), 1 (stdout) or 2 (stderr). */
+    boolean allows(int stream) {
         switch (kind) {
             case WRITE_FILE:
             case APPEND_FILE:
-                return !input;
+                return stream != 0;
             case READ_FILE:
-                return input;
+            case FROM:
+                return stream == 0;
+            case TO_STDOUT:
+                return stream == 2;
             default:
                 return true;
         }
@@ -127,17 +186,19 @@ public final class Stdio {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof Stdio s && s.kind == kind && Objects.equals(s.path, path) && s.fd == fd;
+        return o instanceof Stdio s && s.kind == kind && Objects.equals(s.path, path) && s.fd == fd
+                && s.upstream == upstream;
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(kind, path, fd == null ? 0 : System.identityHashCode(fd));
+        return Objects.hash(kind, path, System.identityHashCode(fd), System.identityHashCode(upstream));
     }
 
     /**
      * Like {@code "inherit"}, {@code "nul"}, {@code "file(out.txt)"}, {@code "append(log)"},
-     * {@code "read(in.txt)"}, {@code "fd(OwnedFd[5])"}.
+     * {@code "read(in.txt)"}, {@code "fd(OwnedFd[5])"}, {@code "piped"}, {@code "toStdout"},
+     * {@code "from(pid 1234)"}.
      */
     @Override
     public String toString() {
@@ -152,6 +213,12 @@ public final class Stdio {
                 return "append(" + path + ")";
             case READ_FILE:
                 return "read(" + path + ")";
+            case PIPED:
+                return "piped";
+            case TO_STDOUT:
+                return "toStdout";
+            case FROM:
+                return "from(pid " + upstream.pidForDisplay() + ")";
             default:
                 return "fd(" + fd + ")";
         }

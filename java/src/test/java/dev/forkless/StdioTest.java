@@ -123,7 +123,7 @@ class StdioTest {
         Path p = tmp.resolve("x");
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> Command.of("cat").stdin(Stdio.file(p)));
-        assertEquals("stdin cannot be file(" + p + "): an output setting; use Stdio.read for input", e.getMessage());
+        assertEquals("stdin cannot be file(" + p + "): an output setting; use Stdio.read or Stdio.from for input", e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> Command.of("cat").stdin(Stdio.append(p)));
         assertTrue(e.getMessage().startsWith("stdin cannot be append("), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> Command.of("cat").stdout(Stdio.read(p)));

@@ -1,6 +1,7 @@
 package dev.forkless.internal;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 
 /**
  * The JNI surface of the C core ({@code native/include/forkless.h}), and nothing more.
@@ -114,13 +115,51 @@ public final class Native {
     public static final int REACTOR_IO_URING = 2;
 
     /** Length of one event in the array {@link #reactorWait} fills. */
-    public static final int EVENT_LENGTH = 8;
-    /** Index in an event: the token given to {@link #reactorAdd}. */
+    public static final int EVENT_LENGTH = 9;
+    /** Index in an event: the token given to {@link #reactorAdd} or {@link #reactorWatchFd}. */
     public static final int EVENT_TOKEN = 0;
-    /** Index in an event: 1 the status is valid, -ECHILD reaped behind our back, other -errno. */
+    /**
+     * Index in an event: for an exit, 1 the status is valid, -ECHILD reaped behind our back, other
+     * -errno; for a descriptor, 0.
+     */
     public static final int EVENT_RESULT = 1;
-    /** Index in an event: where the status ({@link #STATUS_LENGTH} values) starts. */
+    /** Index in an event: where the status ({@link #STATUS_LENGTH} values, zero for a descriptor) starts. */
     public static final int EVENT_STATUS = 2;
+    /** Index in an event: {@link #EVENT_KIND_EXIT} or {@link #EVENT_KIND_FD}. */
+    public static final int EVENT_KIND = 8;
+    /** Event kind: a child registered with {@link #reactorAdd} has exited. */
+    public static final int EVENT_KIND_EXIT = 0;
+    /** Event kind: a descriptor watched with {@link #reactorWatchFd} is ready (or hung up). */
+    public static final int EVENT_KIND_FD = 1;
+
+    // fl_reactor_watch_fd directions
+    /** Watch for readability (or hang-up, or an error). */
+    public static final int WATCH_READ = 1;
+    /** Watch for writability (or the reader gone, or an error). */
+    public static final int WATCH_WRITE = 2;
+
+    // fl_communicate's result bits
+    /** The input became done in this call: close its descriptor now, so the child sees EOF. */
+    public static final int IO_INPUT_DONE = 1;
+    /** An output's buffer is full (pos == len): drain or replace it, then call again. */
+    public static final int IO_FULL = 2;
+    /** The last live output became done in this call, or nothing at all is left to do. */
+    public static final int IO_OUTPUTS_DONE = 4;
+    /** The exit descriptor polled readable: the child has exited; stop passing it. */
+    public static final int IO_EXITED = 8;
+
+    /** Length of the {@code state} array of {@link #communicate}: {@link #IO_STATE_STRIDE} per stream. */
+    public static final int IO_STATE_LENGTH = 12;
+    /** Values per stream in a communicate state array; stream i (0 in, 1 out, 2 err) starts at i times this. */
+    public static final int IO_STATE_STRIDE = 4;
+    /** Offset in a stream's state: bytes written from / read into its buffer so far (in/out). */
+    public static final int IO_STATE_POS = 0;
+    /** Offset in a stream's state: bytes to write / room to read into, from the buffer's start. */
+    public static final int IO_STATE_LEN = 1;
+    /** Offset in a stream's state: 1 once done (EOF read, all written, reader gone, or failed). */
+    public static final int IO_STATE_DONE = 2;
+    /** Offset in a stream's state: the positive errno of a failed read or write, else 0. */
+    public static final int IO_STATE_ERR = 3;
 
     /** Length of the {@code out} array of {@link #spawn}: handle, pid, failed step. */
     public static final int SPAWN_OUT_LENGTH = 3;
@@ -147,6 +186,8 @@ public final class Native {
     public static final int ESRCH = 3;
     /** Interrupted system call. */
     public static final int EINTR = 4;
+    /** I/O error. */
+    public static final int EIO = 5;
     /** Bad file descriptor. */
     public static final int EBADF = 9;
     /** No child processes. */
@@ -167,6 +208,8 @@ public final class Native {
     public static final int EINVAL = 22;
     /** Too many open files. */
     public static final int EMFILE = 24;
+    /** Broken pipe: the reading end has gone. */
+    public static final int EPIPE = 32;
 
     static {
         NativeLoader.ensureLoaded();
@@ -218,6 +261,23 @@ public final class Native {
     private static native int reactorWait0(long reactor, long[] events, int max, int timeoutMillis);
 
     private static native int reactorWake0(long reactor);
+
+    private static native int reactorWatchFd0(long reactor, int fd, int direction, long token);
+
+    private static native int reactorUnwatchFd0(long reactor, int fd, long token);
+
+    private static native int setNonBlocking0(int fd, boolean on);
+
+    private static native int read0(int fd, byte[] buf, int off, int len);
+
+    private static native int write0(int fd, byte[] buf, int off, int len);
+
+    private static native int readBuffer0(int fd, ByteBuffer direct, int pos, int len);
+
+    private static native int writeBuffer0(int fd, ByteBuffer direct, int pos, int len);
+
+    private static native int communicate0(int[] fds, ByteBuffer in, ByteBuffer out, ByteBuffer err,
+                                           int[] state, int timeoutMillis);
 
     // ---------------------------------------------------------------------------------------
     // Wrappers.
@@ -432,11 +492,12 @@ public final class Native {
     }
 
     /**
-     * Waits for exits ({@code fl_reactor_wait}); one thread at a time.
+     * Waits for exits and descriptor reports ({@code fl_reactor_wait}); one thread at a time.
      *
      * @param reactor an open reactor
      * @param events at least {@code max * EVENT_LENGTH} long; receives the events, each
-     *     {@link #EVENT_LENGTH} values: token, result, then a status as {@link #waitFor} fills it
+     *     {@link #EVENT_LENGTH} values: token, result, a status as {@link #waitFor} fills it, then
+     *     the kind ({@link #EVENT_KIND})
      * @param max the most events to return
      * @param timeoutMillis negative: forever; 0: just check
      * @return how many events were stored (0 on timeout or wake-up), -EINTR, other -errno
@@ -453,6 +514,133 @@ public final class Native {
      */
     public static int reactorWake(long reactor) {
         return reactorWake0(reactor);
+    }
+
+    /**
+     * Watches a descriptor once ({@code fl_reactor_watch_fd}): {@link #reactorWait} reports the
+     * token with {@link #EVENT_KIND_FD} when {@code fd} is readable or writable, or has hung up or
+     * failed (the next read or write tells which). Watch again after the report to hear of it
+     * again. Any thread, also while another waits. The caller keeps {@code fd} open until
+     * {@link #reactorUnwatchFd} has returned.
+     *
+     * @param reactor an open reactor
+     * @param fd a descriptor the caller owns
+     * @param direction {@link #WATCH_READ} or {@link #WATCH_WRITE}
+     * @param token reported with the event; any value
+     * @return 0, or -errno (-EEXIST: {@code fd} is armed already, whatever the token; -EINVAL;
+     *     -ENOMEM; -EPERM: not pollable, e.g. a regular file)
+     */
+    public static int reactorWatchFd(long reactor, int fd, int direction, long token) {
+        return reactorWatchFd0(reactor, fd, direction, token);
+    }
+
+    /**
+     * Forgets the watch of {@code fd} made with {@code token}, armed or already reported
+     * ({@code fl_reactor_unwatch_fd}); call it before closing {@code fd}. A report a concurrent
+     * {@link #reactorWait} has already collected may still arrive afterwards: ignore tokens no
+     * longer known.
+     *
+     * @param reactor an open reactor
+     * @param fd the watched descriptor
+     * @param token the token of its latest watch
+     * @return 0 (also when {@code fd} is not watched at all); -ENOENT when {@code fd} is watched
+     *     under another token (that watch stays); other -errno if a still-armed poll could not be
+     *     cancelled (the watch is forgotten anyway)
+     */
+    public static int reactorUnwatchFd(long reactor, int fd, long token) {
+        return reactorUnwatchFd0(reactor, fd, token);
+    }
+
+    /**
+     * Sets or clears {@code O_NONBLOCK} ({@code fl_fd_set_nonblocking}).
+     *
+     * @param fd the descriptor
+     * @param on true for non-blocking
+     * @return 0, or -errno
+     */
+    public static int setNonBlocking(int fd, boolean on) {
+        return setNonBlocking0(fd, on);
+    }
+
+    /**
+     * One {@code read(2)} into {@code buf[off, off + len)} ({@code fl_fd_read}). The descriptor
+     * must be non-blocking: the array is held in a JNI critical region during the call, which
+     * stalls the garbage collector while it lasts.
+     *
+     * @param fd a non-blocking descriptor
+     * @param buf the destination
+     * @param off where in buf
+     * @param len the most bytes to read, at least 1 (0 would read 0, which means end of file)
+     * @return the bytes read, 0 at end of file, or -errno (-EAGAIN: nothing there yet; -EINVAL: the
+     *     range is outside buf)
+     */
+    public static int read(int fd, byte[] buf, int off, int len) {
+        return read0(fd, buf, off, len);
+    }
+
+    /**
+     * One {@code write(2)} from {@code buf[off, off + len)} ({@code fl_fd_write}); never raises
+     * SIGPIPE. The descriptor must be non-blocking (see {@link #read}).
+     *
+     * @param fd a non-blocking descriptor
+     * @param buf the source
+     * @param off where in buf
+     * @param len how many bytes to offer
+     * @return the bytes written (possibly fewer than len), or -errno (-EAGAIN: the pipe is full;
+     *     -EPIPE: the reader has gone; -EINVAL: the range is outside buf)
+     */
+    public static int write(int fd, byte[] buf, int off, int len) {
+        return write0(fd, buf, off, len);
+    }
+
+    /**
+     * One {@code read(2)} into a direct buffer's bytes {@code [pos, pos + len)}, addressed from
+     * the buffer's start (its position and limit are neither read nor changed).
+     *
+     * @param fd the descriptor (may block if it is blocking; no JNI resource is held)
+     * @param direct a direct buffer
+     * @param pos the first byte to fill
+     * @param len the most bytes to read, at least 1
+     * @return the bytes read, 0 at end of file, or -errno (-EINVAL: not direct, or out of range)
+     */
+    public static int readBuffer(int fd, ByteBuffer direct, int pos, int len) {
+        return readBuffer0(fd, direct, pos, len);
+    }
+
+    /**
+     * One {@code write(2)} from a direct buffer's bytes {@code [pos, pos + len)}, addressed from
+     * the buffer's start; never raises SIGPIPE.
+     *
+     * @param fd the descriptor
+     * @param direct a direct buffer
+     * @param pos the first byte to write
+     * @param len how many bytes to offer
+     * @return the bytes written, or -errno (-EAGAIN, -EPIPE; -EINVAL: not direct, or out of range)
+     */
+    public static int writeBuffer(int fd, ByteBuffer direct, int pos, int len) {
+        return writeBuffer0(fd, direct, pos, len);
+    }
+
+    /**
+     * One step of feeding a child's stdin while draining its stdout and stderr in this thread
+     * ({@code fl_communicate}). Returns when the caller has something to do; call again to go on.
+     * Every live stream's descriptor is made non-blocking.
+     *
+     * @param fds {in, out, err, exit}: the parent's pipe ends and an exit descriptor (a pidfd);
+     *     -1 for one not used. Stop passing exit once {@link #IO_EXITED} was reported
+     * @param in direct buffer holding the input at {@code [0, len)}; null when fds[0] is -1
+     * @param out direct buffer receiving stdout at {@code [pos, len)}; null when fds[1] is -1
+     * @param err direct buffer receiving stderr; null when fds[2] is -1
+     * @param state {@link #IO_STATE_LENGTH} ints, {@link #IO_STATE_STRIDE} per stream (in, out,
+     *     err): pos, len, done, err ({@code IO_STATE_*}); read before the call, pos/done/err written
+     *     back after it whatever it returns. A stream with done set is left alone
+     * @param timeoutMillis negative: until something happens; 0: one pass without waiting
+     * @return a mask of {@code IO_*} bits; 0 on timeout; -EINTR (a signal handler ran: check
+     *     for interruption and call again); -EINVAL (bad buffers or state); other -errno
+     */
+    public static int communicate(int[] fds, ByteBuffer in, ByteBuffer out, ByteBuffer err, int[] state,
+                                  int timeoutMillis) {
+        return communicate0(fds, in, out, err, state, timeoutMillis);
     }
 
     /**

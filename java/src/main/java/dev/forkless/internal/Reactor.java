@@ -1,6 +1,7 @@
 package dev.forkless.internal;
 
 import java.io.UncheckedIOException;
+import java.util.PriorityQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -25,8 +26,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * exit is reported. The map also keeps each {@link ExitState} alive while its child runs, whether
  * or not its {@code Child} is still reachable.
  *
- * <p>The same thread runs the safety nets of dropped objects ({@link Cleaners}), after each batch
- * of exits and at least every {@value #CLEANUP_MILLIS} ms (so an idle JVM with Forkless loaded
+ * <p>The same wait reports pipes ({@link #watchFd}): a thread blocked reading a child's stdout
+ * parks until this thread says the pipe is readable, and the collectors of {@code outputAsync} and
+ * {@code onStdoutLine} read on this thread with non-blocking calls. It also runs short timers
+ * ({@link #schedule}), and the safety nets of dropped objects ({@link Cleaners}) after each batch
+ * of events and at least every {@value #CLEANUP_MILLIS} ms (so an idle JVM with Forkless loaded
  * sees this thread wake once a second); Forkless adds no other thread of its own.
  *
  * <p>The thread must survive anything: a failure while completing one exit is logged at
@@ -52,7 +56,34 @@ public final class Reactor {
     private final long handle;
     private final int backend;
     private final ConcurrentHashMap<Long, ExitState> watched = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Long, Runnable> fdWatches = new ConcurrentHashMap<>();
     private final AtomicLong tokens = new AtomicLong();
+    private final PriorityQueue<Timer> timers = new PriorityQueue<>(); // guarded by itself
+
+    /** A task {@link #schedule}d on the reactor thread; {@link #cancel()} it if no longer needed. */
+    public static final class Timer implements Comparable<Timer> {
+        private final long due;
+        private final long seq;
+        private final Runnable task;
+        private volatile boolean cancelled;
+
+        private Timer(long due, long seq, Runnable task) {
+            this.due = due;
+            this.seq = seq;
+            this.task = task;
+        }
+
+        /** Makes sure the task does not run (if it has not started yet). */
+        public void cancel() {
+            cancelled = true;
+        }
+
+        @Override
+        public int compareTo(Timer o) {
+            int c = Long.compare(due - o.due, 0);
+            return c != 0 ? c : Long.compare(seq, o.seq);
+        }
+    }
 
     private Reactor(long handle, int backend) {
         this.handle = handle;
@@ -182,6 +213,90 @@ public final class Reactor {
     }
 
     /**
+     * Reports once, on the reactor thread, when {@code fd} is readable ({@link Native#WATCH_READ})
+     * or writable ({@link Native#WATCH_WRITE}), or has hung up or failed. {@code ready} must be
+     * quick and must not throw; it may watch again. The caller keeps the descriptor open until
+     * {@link #unwatchFd} has returned.
+     *
+     * @param fd a descriptor the caller owns
+     * @param direction {@link Native#WATCH_READ} or {@link Native#WATCH_WRITE}
+     * @param ready what to run on the reactor thread
+     * @return the token, for {@link #unwatchFd}
+     * @throws Native.ErrnoException if the core refuses (e.g. {@code ENOMEM})
+     */
+    public long watchFd(int fd, int direction, Runnable ready) throws Native.ErrnoException {
+        long token = tokens.incrementAndGet();
+        fdWatches.put(token, ready);
+        int rc = Native.reactorWatchFd(handle, fd, direction, token);
+        if (rc < 0) {
+            fdWatches.remove(token);
+            throw new Native.ErrnoException("watch descriptor " + fd, -rc);
+        }
+        return token;
+    }
+
+    /**
+     * Stops a watch (armed or already reported), before the caller closes the descriptor. A
+     * report already on its way is dropped.
+     *
+     * @param fd the descriptor given to {@link #watchFd}
+     * @param token its token
+     */
+    public void unwatchFd(int fd, long token) {
+        fdWatches.remove(token);
+        Native.reactorUnwatchFd(handle, fd, token); // fails only if the fd is not watched: fine
+    }
+
+    /**
+     * Runs {@code task} on the reactor thread after {@code delayNanos}. Tasks must be quick.
+     *
+     * @param delayNanos how long from now
+     * @param task what to run
+     * @return the timer, to cancel it
+     */
+    public Timer schedule(long delayNanos, Runnable task) {
+        Timer t = new Timer(System.nanoTime() + Math.max(0, delayNanos), tokens.incrementAndGet(), task);
+        boolean first;
+        synchronized (timers) {
+            timers.add(t);
+            first = timers.peek() == t;
+        }
+        if (first && !isReactorThread()) {
+            Native.reactorWake(handle); // the thread may be asleep for longer than the delay
+        }
+        return t;
+    }
+
+    /**
+     * Runs the timers due now (not those they schedule: a task that reschedules itself at once
+     * runs again only after the next wait, so it cannot starve the descriptors); returns the
+     * milliseconds until the next one (0 if under a millisecond), at most the cleanup period.
+     */
+    private int runTimers() {
+        long now = System.nanoTime();
+        for (;;) {
+            Timer t;
+            synchronized (timers) {
+                t = timers.peek();
+                if (t == null) {
+                    return CLEANUP_MILLIS;
+                }
+                if (t.due - now > 0) {
+                    return (int) Math.max(0, Math.min(CLEANUP_MILLIS, (t.due - System.nanoTime()) / 1_000_000));
+                }
+                timers.poll();
+            }
+            if (!t.cancelled) {
+                try {
+                    t.task.run();
+                } catch (Throwable e) {
+                    log(e);
+                }
+            }
+        }
+    }
+
+    /**
      * How many children are watched right now (registered, exit not yet reported).
      *
      * @return the count
@@ -192,9 +307,10 @@ public final class Reactor {
 
     private void run() {
         long[] events = new long[MAX_EVENTS * Native.EVENT_LENGTH];
+        int timeout = CLEANUP_MILLIS;
         for (;;) {
             try {
-                int n = Native.reactorWait(handle, events, MAX_EVENTS, CLEANUP_MILLIS);
+                int n = Native.reactorWait(handle, events, MAX_EVENTS, timeout);
                 if (n < 0) {
                     if (n != -Native.EINTR) {
                         LOG.log(System.Logger.Level.ERROR, "forkless reactor: fl_reactor_wait: "
@@ -211,6 +327,7 @@ public final class Reactor {
                     }
                 }
                 Cleaners.runPending();
+                timeout = runTimers();
             } catch (Throwable t) {
                 log(t);
                 backOff();
@@ -221,6 +338,13 @@ public final class Reactor {
     private void dispatch(long[] events, int at) {
         long token = events[at + Native.EVENT_TOKEN];
         int result = (int) events[at + Native.EVENT_RESULT];
+        if (events[at + Native.EVENT_KIND] == Native.EVENT_KIND_FD) {
+            Runnable ready = fdWatches.remove(token);
+            if (ready != null) { // else unwatched meanwhile
+                ready.run();
+            }
+            return;
+        }
         ExitState state = watched.remove(token);
         if (state == null) {
             LOG.log(System.Logger.Level.ERROR, "forkless reactor: exit reported for unknown token "

@@ -1,0 +1,175 @@
+package dev.forkless;
+
+import dev.forkless.internal.Native;
+import dev.forkless.internal.Reactor;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.Charset;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CodingErrorAction;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.function.Consumer;
+
+/**
+ * Streams a child's output to a consumer line by line, without a thread of its own: the reactor
+ * thread reads what the pipe has (non-blocking), decodes it and cuts it into lines, and hands the
+ * batch to the executor; only after the batch has been delivered is the pipe watched again. So one
+ * batch at most is in flight per stream: lines arrive in order, a slow consumer holds the child
+ * back (its pipe fills up) instead of filling this JVM's memory, and a consumer that runs on the
+ * reactor thread ({@code Runnable::run}) still works.
+ *
+ * <p>Lines end at {@code \n}, {@code \r} or {@code \r\n} (as {@link java.io.BufferedReader}
+ * reads them); the terminator is not part of the line. A last line without a terminator is
+ * delivered at end-of-file. Malformed input is replaced with U+FFFD.
+ */
+final class LineReader {
+    private static final int CHUNK = 64 << 10;
+
+    private final PipeEnd end;
+    private final Reactor reactor;
+    private final Executor executor;
+    private final Consumer<String> consumer;
+    private final CharsetDecoder decoder;
+    private final CompletableFuture<Void> done = new CompletableFuture<>();
+    private final byte[] bytes = new byte[CHUNK];
+    private final ByteBuffer in = ByteBuffer.wrap(bytes);
+    private final CharBuffer chars = CharBuffer.allocate(CHUNK);
+    private final StringBuilder partial = new StringBuilder();
+    private boolean afterCr; // the previous chunk ended with '\r': a leading '\n' is its pair
+    private int raw = -1;
+    private long token;
+
+    private LineReader(PipeEnd end, Reactor reactor, Charset charset, Executor executor,
+                       Consumer<String> consumer) {
+        this.end = end;
+        this.reactor = reactor;
+        this.executor = executor;
+        this.consumer = consumer;
+        this.decoder = charset.newDecoder().onMalformedInput(CodingErrorAction.REPLACE)
+                .onUnmappableCharacter(CodingErrorAction.REPLACE);
+    }
+
+    static CompletableFuture<Void> start(PipeEnd end, String who, Charset charset, Executor executor,
+                                         Consumer<String> consumer) {
+        end.claim(who);
+        Reactor reactor;
+        try {
+            reactor = Reactor.get();
+        } catch (Native.ErrnoException e) {
+            end.unclaim(who);
+            throw new UncheckedIOException(new IOException(e.getMessage(), e));
+        }
+        LineReader r = new LineReader(end, reactor, charset, executor, consumer);
+        r.raw = end.fd().borrow();
+        if (r.raw < 0) {
+            end.unclaim(who);
+            throw new IllegalStateException(end.name() + " is closed");
+        }
+        r.watch();
+        return r.done;
+    }
+
+    private void watch() {
+        try {
+            token = reactor.watchFd(raw, Native.WATCH_READ, this::readable);
+        } catch (Native.ErrnoException e) {
+            finish(new UncheckedIOException(new IOException(end.name() + ": " + e.getMessage(), e)));
+        }
+    }
+
+    /** On the reactor thread: reads one chunk, delivers its lines, then watches again. */
+    private void readable() {
+        token = 0;
+        int n = Native.read(raw, bytes, in.position(), in.remaining());
+        if (n == -Native.EAGAIN) {
+            watch();
+            return;
+        }
+        if (n < 0) {
+            finish(new UncheckedIOException(new IOException("read from " + end.name() + ": "
+                    + Native.describe(-n))));
+            return;
+        }
+        boolean eof = n == 0;
+        in.position(in.position() + n);
+        in.flip();
+        decoder.decode(in, chars, eof);
+        if (eof) {
+            decoder.flush(chars);
+        }
+        in.compact(); // an incomplete multi-byte sequence waits for the next chunk
+        chars.flip();
+        List<String> lines = cut(eof);
+        chars.clear();
+        try {
+            executor.execute(() -> deliver(lines, eof));
+        } catch (RuntimeException rejected) {
+            finish(rejected);
+        }
+    }
+
+    private List<String> cut(boolean eof) {
+        List<String> lines = new ArrayList<>();
+        while (chars.hasRemaining()) {
+            char c = chars.get();
+            if (afterCr) {
+                afterCr = false;
+                if (c == '\n') {
+                    continue;
+                }
+            }
+            if (c == '\n' || c == '\r') {
+                lines.add(partial.toString());
+                partial.setLength(0);
+                afterCr = c == '\r';
+            } else {
+                partial.append(c);
+            }
+        }
+        if (eof && partial.length() > 0) {
+            lines.add(partial.toString());
+            partial.setLength(0);
+        }
+        return lines;
+    }
+
+    private void deliver(List<String> lines, boolean eof) {
+        try {
+            for (String line : lines) {
+                consumer.accept(line);
+            }
+        } catch (Throwable t) {
+            finish(t);
+            return;
+        }
+        if (eof) {
+            finish(null);
+        } else {
+            watch(); // from the executor's thread: allowed, and the next report comes on the reactor
+        }
+    }
+
+    /**
+     * Ends the stream: gives the descriptor back and closes the pipe (a child still writing then
+     * gets {@code EPIPE}), completes the future.
+     */
+    private void finish(Throwable failure) {
+        if (raw >= 0) {
+            reactor.unwatchFd(raw, token);
+            raw = -1;
+            end.fd().unborrow();
+            end.close();
+        }
+        if (failure == null) {
+            done.complete(null);
+        } else {
+            done.completeExceptionally(failure);
+        }
+    }
+}

@@ -1,0 +1,338 @@
+package dev.forkless;
+
+import dev.forkless.internal.Native;
+import dev.forkless.internal.Reactor;
+
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.nio.ByteBuffer;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * This JVM's end of a pipe to a child ({@link Stdio#piped()}), shared by the stream, the channel
+ * and the collectors that may consume it.
+ *
+ * <p>The descriptor is non-blocking; a blocking {@link #read} or {@link #write} that finds the
+ * pipe empty (full) asks the reactor to report it readable (writable) and parks until then. No
+ * thread blocks in native code, so a virtual thread gives its carrier back, and an interrupt or a
+ * {@link #close()} from another thread ends the wait. The reactor's callback only unparks: the
+ * descriptor itself is used by the thread that borrowed it, so {@code close()} during a read
+ * closes it once that read has let go ({@link OwnedFd#borrow()}), never under it.
+ *
+ * <p>Only one consumer kind may use an end: {@link #claim} records who ({@code "stdout()"},
+ * {@code "output()"}, ...), so two collectors never split one stream's bytes between them.
+ */
+final class PipeEnd implements AutoCloseable {
+    private final OwnedFd fd;
+    private final boolean input; // the child's stdin: this end writes
+    private final String name;   // "stdout of pid 123 (cat)"
+    private final ReentrantLock lock = new ReentrantLock(); // one blocking call at a time
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private volatile Thread parked;
+    private String consumer;     // guarded by this
+    // Bytes read ahead by available(); guarded by lock.
+    private byte[] ahead;
+    private int aheadPos;
+    private int aheadEnd;
+    private boolean aheadEof;
+
+    PipeEnd(OwnedFd fd, boolean input, String name) {
+        this.fd = fd;
+        this.input = input;
+        this.name = name;
+    }
+
+    String name() {
+        return name;
+    }
+
+    /** Whether a collector that outlives the Child (outputAsync, onStdoutLine) reads this end. */
+    synchronized boolean isCollected() {
+        return consumer != null && (consumer.startsWith("outputAsync") || consumer.startsWith("onStd"));
+    }
+
+    /**
+     * Records the consumer; the same consumer may claim again.
+     *
+     * @throws IllegalStateException if another consumer has it, or it was given away
+     */
+    synchronized void claim(String who) {
+        if (consumer == null) {
+            consumer = who;
+        } else if (!consumer.equals(who)) {
+            throw new IllegalStateException(name + " is already used by " + consumer
+                    + "; it cannot also be used by " + who);
+        }
+    }
+
+    /** Undoes a claim that did not take effect (a spawn that failed). */
+    synchronized void unclaim(String who) {
+        if (who.equals(consumer)) {
+            consumer = null;
+        }
+    }
+
+    /** The descriptor, for the poll loop of {@code output()}; callers borrow it through this. */
+    OwnedFd fd() {
+        return fd;
+    }
+
+    boolean isClosed() {
+        return closed.get();
+    }
+
+    /**
+     * Reads at least one byte, parking while the pipe is empty.
+     *
+     * @return bytes read, or -1 at end of file
+     */
+    int read(byte[] b, int off, int len) throws IOException {
+        if (len == 0) {
+            return 0;
+        }
+        lock.lock();
+        try {
+            if (aheadPos < aheadEnd) {
+                int n = Math.min(len, aheadEnd - aheadPos);
+                System.arraycopy(ahead, aheadPos, b, off, n);
+                aheadPos += n;
+                return n;
+            }
+            if (aheadEof) {
+                return -1;
+            }
+            int raw = borrow();
+            try {
+                for (;;) {
+                    int n = Native.read(raw, b, off, len);
+                    if (n != -Native.EAGAIN) {
+                        return n == 0 ? -1 : check(n);
+                    }
+                    await(raw, Native.WATCH_READ);
+                }
+            } finally {
+                fd.unborrow();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** As {@link #read(byte[], int, int)}, into a buffer: at least one byte, or -1. */
+    int read(ByteBuffer dst) throws IOException {
+        if (!dst.hasRemaining()) {
+            return 0;
+        }
+        if (!dst.isDirect()) {
+            int n = read(dst.array(), dst.arrayOffset() + dst.position(), dst.remaining());
+            if (n > 0) {
+                dst.position(dst.position() + n);
+            }
+            return n;
+        }
+        lock.lock();
+        try {
+            if (aheadPos < aheadEnd || aheadEof) {
+                if (aheadEof && aheadPos == aheadEnd) {
+                    return -1;
+                }
+                int n = Math.min(dst.remaining(), aheadEnd - aheadPos);
+                dst.put(ahead, aheadPos, n);
+                aheadPos += n;
+                return n;
+            }
+            int raw = borrow();
+            try {
+                for (;;) {
+                    int n = Native.readBuffer(raw, dst, dst.position(), dst.remaining());
+                    if (n != -Native.EAGAIN) {
+                        if (n == 0) {
+                            return -1;
+                        }
+                        dst.position(dst.position() + check(n));
+                        return n;
+                    }
+                    await(raw, Native.WATCH_READ);
+                }
+            } finally {
+                fd.unborrow();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Bytes that can be read without blocking: what a non-blocking read finds now (kept for the
+     * next read), 0 if none or at end of file.
+     */
+    int available() throws IOException {
+        lock.lock();
+        try {
+            if (aheadPos == aheadEnd && !aheadEof) {
+                if (ahead == null) {
+                    ahead = new byte[8192];
+                }
+                int raw = borrow();
+                try {
+                    int n = Native.read(raw, ahead, 0, ahead.length);
+                    aheadPos = 0;
+                    aheadEnd = 0;
+                    if (n == 0) {
+                        aheadEof = true;
+                    } else if (n != -Native.EAGAIN) {
+                        aheadEnd = check(n);
+                    }
+                } finally {
+                    fd.unborrow();
+                }
+            }
+            return aheadEnd - aheadPos;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Writes everything, parking while the pipe is full. */
+    void write(byte[] b, int off, int len) throws IOException {
+        lock.lock();
+        try {
+            int raw = borrow();
+            try {
+                while (len > 0) {
+                    int n = Native.write(raw, b, off, len);
+                    if (n == -Native.EAGAIN) {
+                        await(raw, Native.WATCH_WRITE);
+                        continue;
+                    }
+                    check(n);
+                    off += n;
+                    len -= n;
+                }
+            } finally {
+                fd.unborrow();
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Writes what the buffer holds (all of it), parking while the pipe is full. */
+    int write(ByteBuffer src) throws IOException {
+        if (!src.isDirect()) {
+            int len = src.remaining();
+            write(src.array(), src.arrayOffset() + src.position(), len);
+            src.position(src.position() + len);
+            return len;
+        }
+        lock.lock();
+        try {
+            int raw = borrow();
+            int total = 0;
+            try {
+                while (src.hasRemaining()) {
+                    int n = Native.writeBuffer(raw, src, src.position(), src.remaining());
+                    if (n == -Native.EAGAIN) {
+                        await(raw, Native.WATCH_WRITE);
+                        continue;
+                    }
+                    src.position(src.position() + check(n));
+                    total += n;
+                }
+            } finally {
+                fd.unborrow();
+            }
+            return total;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private int borrow() throws IOException {
+        int raw = closed.get() ? -1 : fd.borrow();
+        if (raw < 0) {
+            throw new IOException(name + ": stream closed");
+        }
+        return raw;
+    }
+
+    private int check(int n) throws IOException {
+        if (n >= 0) {
+            return n;
+        }
+        if (closed.get()) {
+            throw new IOException(name + ": stream closed");
+        }
+        String what = input ? "write to " : "read from ";
+        if (n == -Native.EPIPE) {
+            throw new IOException(what + name + ": Broken pipe (EPIPE): the child has closed its end");
+        }
+        throw new IOException(what + name + ": " + Native.describe(-n));
+    }
+
+    /**
+     * Parks until the reactor reports the descriptor ready, {@link #close()} runs, or the thread is
+     * interrupted (then {@link InterruptedIOException}, with the interrupt status kept).
+     */
+    private void await(int raw, int direction) throws IOException {
+        Reactor reactor;
+        try {
+            reactor = Reactor.get();
+        } catch (Native.ErrnoException e) {
+            throw new IOException(name + ": " + e.getMessage(), e);
+        }
+        Thread me = Thread.currentThread();
+        AtomicBoolean ready = new AtomicBoolean();
+        long token;
+        try {
+            token = reactor.watchFd(raw, direction, () -> {
+                ready.set(true);
+                LockSupport.unpark(me);
+            });
+        } catch (Native.ErrnoException e) {
+            throw new IOException(name + ": " + e.getMessage(), e);
+        }
+        parked = me;
+        try {
+            while (!ready.get()) {
+                if (closed.get()) {
+                    throw new IOException(name + ": stream closed");
+                }
+                if (Thread.currentThread().isInterrupted()) {
+                    throw new InterruptedIOException((input ? "write to " : "read from ") + name
+                            + " interrupted");
+                }
+                LockSupport.park(this);
+            }
+        } finally {
+            parked = null;
+            // Always, even after the report: epoll keeps a disabled registration otherwise, and
+            // this is the last moment the number surely still names this pipe.
+            reactor.unwatchFd(raw, token);
+        }
+    }
+
+    /**
+     * Closes this end: for the child's stdin that delivers end-of-file; for its output, a child
+     * that writes more gets {@code EPIPE}/{@code SIGPIPE}. A thread blocked in {@link #read} or
+     * {@link #write} wakes with an {@link IOException}; the descriptor is closed once it has let
+     * go. Idempotent.
+     */
+    @Override
+    public void close() {
+        if (closed.compareAndSet(false, true)) {
+            Thread t = parked;
+            if (t != null) {
+                LockSupport.unpark(t);
+            }
+            fd.close();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return name + (closed.get() ? " (closed)" : "");
+    }
+}
