@@ -308,7 +308,7 @@ typedef struct fl_io {
     fl_fd fd;     /* the parent's end of a pipe; -1: not used. Made non-blocking by the call */
     void *buf;
     size_t len;   /* input: the bytes to write are buf[0..len); output: the room is buf[0..len) */
-    size_t pos;   /* in/out: bytes written from / read into buf so far; the call goes on from here */
+    size_t pos;   /* in/out: bytes written from / read into buf so far; the call goes on there */
     int done;     /* out: output: end of file seen; input: all len bytes written, or the reader has
                      gone (err EPIPE) */
     int err;      /* out: positive errno of a failed read or write; the stream is then done too */

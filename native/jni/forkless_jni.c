@@ -94,7 +94,7 @@ _Static_assert(J(EVENT_LENGTH) == 3 + J(STATUS_LENGTH) && J(EVENT_TOKEN) == 0
                && J(EVENT_RESULT) == 1 && J(EVENT_STATUS) == 2
                && J(EVENT_KIND) == J(EVENT_STATUS) + J(STATUS_LENGTH),
                "reactorWait0 events[]: token, result, a status as wait0 stores it, kind");
-_Static_assert(J(EVENT_KIND_EXIT) == FL_EVENT_EXIT && J(EVENT_KIND_FD) == FL_EVENT_FD, "EVENT_KIND");
+_Static_assert(J(EVENT_KIND_EXIT) == FL_EVENT_EXIT && J(EVENT_KIND_FD) == FL_EVENT_FD, "KIND");
 _Static_assert(J(WATCH_READ) == FL_WATCH_READ && J(WATCH_WRITE) == FL_WATCH_WRITE, "WATCH");
 _Static_assert(J(IO_INPUT_DONE) == FL_IO_INPUT_DONE && J(IO_FULL) == FL_IO_FULL
                && J(IO_OUTPUTS_DONE) == FL_IO_OUTPUTS_DONE && J(IO_EXITED) == FL_IO_EXITED, "IO_");

@@ -441,7 +441,8 @@ int fl_reactor_watch_fd(fl_reactor *r, fl_fd fd, int direction, uint64_t token) 
             /* Under the lock: a report that arrives at once waits for the state above, and an
              * unwatch cannot slip between the table and the backend. */
             rc = r->ops->arm(r->b, fd, make_fd_key(fd, w->gen), events);
-            if (rc < 0) w->state = FDW_FREE; /* nothing armed; epoll may hold it disabled: harmless */
+            /* Nothing armed (epoll may still hold it from an earlier watch, disabled: harmless). */
+            if (rc < 0) w->state = FDW_FREE;
         }
     }
     pthread_mutex_unlock(&r->lock);

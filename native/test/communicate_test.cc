@@ -121,7 +121,9 @@ Conversation Converse(Piped *c, const std::string &input, size_t room, int exit_
             conv.exited = true;
             exit_fd = -1;
         }
-        if (rc & FL_IO_FULL) EXPECT_TRUE(out.pos == out.len || err.pos == err.len);
+        if (rc & FL_IO_FULL) {
+            EXPECT_TRUE(out.pos == out.len || err.pos == err.len);
+        }
         drain(&out, 1, &conv.out);
         drain(&err, 2, &conv.err);
         if (in.done && out.done && err.done) {
@@ -304,7 +306,8 @@ TEST_F(CommunicateTest, FullBufferStopsAndContinues) {
 // decide about. Here it kills the grandchild through the process group, and the outputs end.
 TEST_F(CommunicateTest, ExitReportedWhileAGrandchildHoldsTheOutputs) {
     Piped c;
-    ASSERT_NO_FATAL_FAILURE(SpawnPiped(&c, "/bin/sh", {"sh", "-c", "sleep 100 & echo started; exit 3"},
+    ASSERT_NO_FATAL_FAILURE(SpawnPiped(&c, "/bin/sh",
+                                       {"sh", "-c", "sleep 100 & echo started; exit 3"},
                                        FL_SPAWN_NEW_PROCESS_GROUP));
     int exit_fd = fl_process_fd(c.p);
     if (exit_fd < 0) GTEST_SKIP() << "no pidfd here (PID-only spawning)";

@@ -289,7 +289,8 @@ int HelperMain(int argc, char **argv, const char *mode, int first_arg) {
         }
     } else if (m == "pump") {
         need(1);
-        uint64_t total = (uint64_t)atol(arg(0)) * 1024, sent = 0, got = 0, hash = fltest::FnvStart();
+        uint64_t total = (uint64_t)atol(arg(0)) * 1024, sent = 0, got = 0;
+        uint64_t hash = fltest::FnvStart();
         static char chunk[16384], in[16384];
         bool in_open = true;
         auto read_some = [&] {
@@ -307,7 +308,9 @@ int HelperMain(int argc, char **argv, const char *mode, int first_arg) {
         while (sent < total) {
             size_t len = total - sent < sizeof chunk ? (size_t)(total - sent) : sizeof chunk;
             for (int stream = 1; stream <= 2; stream++) {
-                for (size_t i = 0; i < len; i++) chunk[i] = (char)fltest::PumpByte(stream, sent + i);
+                for (size_t i = 0; i < len; i++) {
+                    chunk[i] = (char)fltest::PumpByte(stream, sent + i);
+                }
                 WriteTo(stream, chunk, len);
             }
             sent += len;

@@ -78,6 +78,8 @@ final class ChildProcess extends Process {
     private final InputStream stdout;
     private final InputStream stderr;
     private final ChildProcessHandle handle;
+    /** The status once this view has seen it: answers without the Child, also after its close. */
+    private volatile ExitStatus known;
 
     /**
      * @throws IllegalStateException if the child is closed, or a piped stream is already used
@@ -126,6 +128,7 @@ final class ChildProcess extends Process {
                 throw lost(e.getCause());
             }
         }
+        known = status;
         return exitValue(status);
     }
 
@@ -262,20 +265,30 @@ final class ChildProcess extends Process {
      * @throws UncheckedIOException if the status is lost
      */
     private ExitStatus status() {
+        ExitStatus status = known;
+        if (status != null) {
+            return status;
+        }
         try {
-            return child.tryWait().orElse(null);
+            status = child.tryWait().orElse(null);
         } catch (IllegalStateException closed) {
             // The handle is released, but the reactor still reaps the process and completes this
-            // view's future when it exits.
-            if (!exit.isDone()) {
+            // view's future when it exits. That future hears of the exit a moment after the
+            // Child (it completes on the callback executor): if the Child knows, wait that moment,
+            // or a waitFor() on the Child followed by close() would read as "not exited" here.
+            if (!exit.isDone() && !child.exitKnown()) {
                 return null;
             }
             try {
-                return exit.join();
+                status = exit.join();
             } catch (CompletionException | CancellationException e) {
                 throw lost(e.getCause() != null ? e.getCause() : e);
             }
         }
+        if (status != null) {
+            known = status;
+        }
+        return status;
     }
 
     private static RuntimeException lost(Throwable cause) {

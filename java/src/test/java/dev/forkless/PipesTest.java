@@ -242,8 +242,11 @@ class PipesTest {
     }
 
     @Test
-    void slowReaderOfAFastWriter() throws Exception {
-        try (Child c = Command.of("head", "-c", "50000000", "/dev/zero").stdout(Stdio.piped()).spawn()) {
+    void slowReaderOfAChildWritingGigabytes() throws Exception {
+        // 2.5 GiB: past every 32-bit count; the reader pauses now and then, so the child keeps
+        // hitting a full pipe and the reader an empty one (park, report, wake).
+        long size = 5L << 29;
+        try (Child c = Command.of("head", "-c", Long.toString(size), "/dev/zero").stdout(Stdio.piped()).spawn()) {
             InputStream out = c.stdout();
             byte[] buf = new byte[1 << 20];
             long total = 0;
@@ -251,11 +254,11 @@ class PipesTest {
             int reads = 0;
             while ((n = out.read(buf)) >= 0) {
                 total += n;
-                if (++reads % 8 == 0) {
-                    Thread.sleep(1); // the child blocks on a full pipe meanwhile
+                if (++reads % 4096 == 0) {
+                    Thread.sleep(5); // the child blocks on a full pipe meanwhile
                 }
             }
-            assertEquals(50_000_000L, total);
+            assertEquals(size, total);
             assertTrue(c.waitFor().success());
         }
     }

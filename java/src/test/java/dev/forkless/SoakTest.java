@@ -29,7 +29,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * <p>Fates: wait for it; kill it, then wait; close it while it runs (default close action: kill);
  * watch it through {@code onExit()} only; drop it without any of these (only the Cleaner and the
  * reactor are left to clean up); leave it running on close ({@code LEAVE_RUNNING}); poll it with
- * {@code tryWait()} until it is gone. Children are {@code /bin/true} or a short {@code sleep}, so
+ * {@code tryWait()} until it is gone; with a piped stdout: {@code output()}, {@code outputAsync()},
+ * {@code onStdoutLine}, or dropped with the pipe unread. Children are {@code /bin/true} or a short {@code sleep}, so
  * some exit before anyone looks and some are still running when they are killed or dropped.
  */
 @ExtendWith(LeakCheck.class)
@@ -86,7 +87,11 @@ class SoakTest {
             Command cmd = rnd.nextInt(3) == 0
                     ? Command.of("/bin/true")
                     : Command.of("/bin/sleep").arg(rnd.nextInt(4) == 0 ? "0.05" : "0.001");
-            int fate = rnd.nextInt(7);
+            int fate = rnd.nextInt(11);
+            if (fate >= 7) {
+                pipeFate(fate, Command.of("/bin/echo", "soak"), slots, pending);
+                continue;
+            }
             if (fate == 5) {
                 cmd = cmd.onClose(CloseAction.LEAVE_RUNNING);
             }
@@ -136,6 +141,40 @@ class SoakTest {
             f.get(1, TimeUnit.MINUTES);
         }
         assertEquals(IN_FLIGHT_PER_THREAD, slots.availablePermits(), "a slot was never released");
+    }
+
+    /** Fates with pipes: collected in this thread, on the reactor, by lines, or dropped unread. */
+    private void pipeFate(int fate, Command echo, Semaphore slots, List<CompletableFuture<?>> pending)
+            throws Exception {
+        switch (fate) {
+            case 7 -> {
+                Output out = echo.output();
+                assertEquals("soak\n", out.stdoutText());
+                record(out.status());
+                slots.release();
+            }
+            case 8 -> pending.add(echo.outputAsync().whenComplete((out, err) -> {
+                if (out != null) {
+                    record(out.status());
+                }
+                slots.release();
+            }));
+            case 9 -> {
+                echo.stdout(Stdio.piped()).spawn(); // dropped with its pipe unread
+                slots.release();
+            }
+            case 10 -> {
+                Child c = echo.stdout(Stdio.piped()).spawn();
+                pending.add(c.onStdoutLine(line -> { }).thenCompose(v -> c.onExit()).whenComplete((st, err) -> {
+                    if (st != null) {
+                        record(st);
+                    }
+                    c.close();
+                    slots.release();
+                }));
+            }
+            default -> throw new AssertionError(fate);
+        }
     }
 
     private static Set<Long> childPids() {

@@ -123,7 +123,10 @@ public final class Native {
      * -errno; for a descriptor, 0.
      */
     public static final int EVENT_RESULT = 1;
-    /** Index in an event: where the status ({@link #STATUS_LENGTH} values, zero for a descriptor) starts. */
+    /**
+     * Index in an event: where the status ({@link #STATUS_LENGTH} values) starts; all zero for a
+     * descriptor.
+     */
     public static final int EVENT_STATUS = 2;
     /** Index in an event: {@link #EVENT_KIND_EXIT} or {@link #EVENT_KIND_FD}. */
     public static final int EVENT_KIND = 8;
@@ -148,9 +151,9 @@ public final class Native {
     /** The exit descriptor polled readable: the child has exited; stop passing it. */
     public static final int IO_EXITED = 8;
 
-    /** Length of the {@code state} array of {@link #communicate}: {@link #IO_STATE_STRIDE} per stream. */
+    /** Length of the {@code state} array of {@link #communicate}. */
     public static final int IO_STATE_LENGTH = 12;
-    /** Values per stream in a communicate state array; stream i (0 in, 1 out, 2 err) starts at i times this. */
+    /** Values per stream in a communicate state array: in at 0, out at 4, err at 8. */
     public static final int IO_STATE_STRIDE = 4;
     /** Offset in a stream's state: bytes written from / read into its buffer so far (in/out). */
     public static final int IO_STATE_POS = 0;
@@ -638,8 +641,8 @@ public final class Native {
      * @return a mask of {@code IO_*} bits; 0 on timeout; -EINTR (a signal handler ran: check
      *     for interruption and call again); -EINVAL (bad buffers or state); other -errno
      */
-    public static int communicate(int[] fds, ByteBuffer in, ByteBuffer out, ByteBuffer err, int[] state,
-                                  int timeoutMillis) {
+    public static int communicate(int[] fds, ByteBuffer in, ByteBuffer out, ByteBuffer err,
+                                  int[] state, int timeoutMillis) {
         return communicate0(fds, in, out, err, state, timeoutMillis);
     }
 
