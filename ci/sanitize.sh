@@ -97,9 +97,12 @@ run_asan() {
 #                           the big-lock hang above: WakeFromAnotherThread blocks in io_uring_enter
 #                           until another thread wakes it, and that thread never runs. The mode
 #                           skips itself under valgrind; the Epoll mode covers the common part.
+#   Backends/ReactorFdTest.*/IoUring
+#                           the same hang: the descriptor watches are armed and woken from other
+#                           threads. The mode skips itself; the Epoll mode covers the common part.
 valgrind_excluded='LadderTest.*:SignalStateTest.NoParentHandlerRunsInTheChildBeforeExec:ExecFailureTest.ArgumentTooLongIsE2BIG:ExecFailureTest.DescriptorExhaustionIsEMFILEAndNotCached:Backends/ReactorContractTest.*/PidOnly:Backends/ReactorContractTest.*/IoUring'
 valgrind_excluded+=':ReactorUringTest.WakeFromAnotherThreadEndsAnEndlessWait:ReactorUringTest.ConcurrentArmFromFourThreadsWhileWaiting:ReactorUringTest.SignalInterruptsAnEndlessWait:ReactorUringTest.ArmingThreadIsNotInterruptedWhenItsKeyFires'
-valgrind_excluded+=':ReactorUringUnavailableTest.Seccomp*'
+valgrind_excluded+=':ReactorUringUnavailableTest.Seccomp*:Backends/ReactorFdTest.*/IoUring'
 
 run_valgrind() {
     local dir=$root/target/cmake log=$logs/valgrind.log

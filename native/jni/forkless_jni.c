@@ -577,8 +577,9 @@ static jint JNICALL writeBuffer0(JNIEnv *env, jclass cls, jint fd, jobject buffe
 
 /* fds = {in, out, err, exit}; state = {pos, len, done, err} per stream (J(IO_STATE_*)), read
  * before the call and written back after it whatever it returned (progress made before a timeout
- * or -EINTR is real). The buffers are direct and addressed from their start: pos and len are
- * offsets from the buffer's address, not its position. Blocking in poll holds no JNI resource. */
+ * or -EINTR is real). The buffer of a stream that is live (fd >= 0, not done) is direct and
+ * addressed from its start: pos and len are offsets from its address, not its position; others
+ * may be null. Blocking in poll holds no JNI resource. */
 static jint JNICALL communicate0(JNIEnv *env, jclass cls, jintArray fds, jobject in, jobject out,
                                  jobject err, jintArray state, jint timeout_ms) {
     (void)cls;
@@ -599,26 +600,25 @@ static jint JNICALL communicate0(JNIEnv *env, jclass cls, jintArray fds, jobject
         const jint *s = st + i * J(IO_STATE_STRIDE);
         memset(&io[i], 0, sizeof io[i]);
         io[i].fd = (fl_fd)f[i];
-        if (f[i] < 0) {
-            continue;
-        }
-        jint pos = s[J(IO_STATE_POS)], len = s[J(IO_STATE_LEN)];
-        /* The whole [0, len) must be inside the buffer; pos is checked against len by the core. */
-        char *base = direct_at(env, buffers[i], 0, len);
-        if (base == NULL || pos < 0) {
-            return -EINVAL;
-        }
-        io[i].buf = base;
-        io[i].len = (size_t)len;
-        io[i].pos = (size_t)pos;
         io[i].done = s[J(IO_STATE_DONE)];
         io[i].err = s[J(IO_STATE_ERR)];
+        jint pos = s[J(IO_STATE_POS)], len = s[J(IO_STATE_LEN)];
+        if (pos < 0 || len < 0) {
+            return -EINVAL;
+        }
+        io[i].pos = (size_t)pos;
+        io[i].len = (size_t)len;
+        if (f[i] < 0 || io[i].done) {
+            continue; /* left alone by the core: its buffer may be gone (null) */
+        }
+        /* The whole [0, len) must be inside the buffer; pos is checked against len by the core. */
+        io[i].buf = direct_at(env, buffers[i], 0, len);
+        if (io[i].buf == NULL) {
+            return -EINVAL;
+        }
     }
     int rc = fl_communicate(&io[0], &io[1], &io[2], (fl_fd)f[3], timeout_ms);
     for (int i = 0; i < 3; i++) {
-        if (f[i] < 0) {
-            continue;
-        }
         jint *s = st + i * J(IO_STATE_STRIDE);
         s[J(IO_STATE_POS)] = (jint)io[i].pos; /* pos <= len, a jint */
         s[J(IO_STATE_DONE)] = io[i].done;

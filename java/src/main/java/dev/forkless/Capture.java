@@ -415,10 +415,7 @@ final class Capture {
         void watch(int i) {
             try {
                 tokens[i] = reactor.watchFd(raw[i], i == 0 ? Native.WATCH_WRITE : Native.WATCH_READ,
-                        () -> {
-                            tokens[i] = 0;
-                            turn(i);
-                        });
+                        () -> turn(i)); // the token stays: unwatch names the latest watch
             } catch (Native.ErrnoException e) {
                 fail(new UncheckedIOException(new IOException(ends[i].name() + ": " + e.getMessage(), e)));
             }

@@ -43,7 +43,7 @@ final class LineReader {
     private final StringBuilder partial = new StringBuilder();
     private boolean afterCr; // the previous chunk ended with '\r': a leading '\n' is its pair
     private int raw = -1;
-    private long token;
+    private long token; // of the latest watch: unwatch must name it (the core checks)
 
     private LineReader(PipeEnd end, Reactor reactor, Charset charset, Executor executor,
                        Consumer<String> consumer) {
@@ -85,7 +85,6 @@ final class LineReader {
 
     /** On the reactor thread: reads one chunk, delivers its lines, then watches again. */
     private void readable() {
-        token = 0;
         int n = Native.read(raw, bytes, in.position(), in.remaining());
         if (n == -Native.EAGAIN) {
             watch();

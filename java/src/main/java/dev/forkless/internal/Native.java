@@ -631,9 +631,10 @@ public final class Native {
      *
      * @param fds {in, out, err, exit}: the parent's pipe ends and an exit descriptor (a pidfd);
      *     -1 for one not used. Stop passing exit once {@link #IO_EXITED} was reported
-     * @param in direct buffer holding the input at {@code [0, len)}; null when fds[0] is -1
-     * @param out direct buffer receiving stdout at {@code [pos, len)}; null when fds[1] is -1
-     * @param err direct buffer receiving stderr; null when fds[2] is -1
+     * @param in direct buffer holding the input at {@code [0, len)}, addressed from its start
+     *     (position and limit are ignored); may be null when fds[0] is -1 or the stream is done
+     * @param out direct buffer receiving stdout at {@code [pos, len)}; likewise
+     * @param err direct buffer receiving stderr; likewise
      * @param state {@link #IO_STATE_LENGTH} ints, {@link #IO_STATE_STRIDE} per stream (in, out,
      *     err): pos, len, done, err ({@code IO_STATE_*}); read before the call, pos/done/err written
      *     back after it whatever it returns. A stream with done set is left alone
