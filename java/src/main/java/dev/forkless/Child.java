@@ -765,17 +765,31 @@ public final class Child implements AutoCloseable {
     }
 
     /**
-     * A {@link java.lang.Process} view of this child, for code written against {@code Process}:
-     * its streams are this child's pipes ({@link #stdin()}, {@link #stdout()}, {@link #stderr()};
-     * the JDK's empty streams where a stream is not piped), {@code destroy()} sends
-     * {@link Signal#TERM} and {@code destroyForcibly()} {@link Signal#KILL} (race-free: through the
-     * pidfd), {@code exitValue()} is the exit code or 128 + the signal number, as the JDK reports
-     * it on Unix. Every call returns the same object. The view holds this child: dropping both
-     * leaves the child to the usual handling of an unreachable {@code Child}; {@link #close()}
-     * still applies the close action.
+     * A {@link java.lang.Process} view of this child, for code written against {@code Process}
+     * (Commons Exec, zt-exec, build tools). It behaves as a JDK process does on Unix: its streams
+     * are this child's pipes, buffered (flush stdin), or the JDK's null streams where a stream is
+     * not {@linkplain Stdio#piped() piped} (input at end-of-file, writes throw);
+     * {@code exitValue()} is the exit code or 128 + the signal number; {@code destroy()} sends
+     * {@link Signal#TERM} and {@code destroyForcibly()} {@link Signal#KILL} (race-free, through the
+     * pidfd), and both then close the streams; {@code onExit()} completes off the reactor thread.
+     * As with the JDK, the pipes are closed when the child exits even if nobody closes the
+     * streams; what stdout and stderr still hold stays readable. {@code toHandle()} is backed by
+     * this child (exact, race-free {@code isAlive}/{@code onExit}/{@code destroy}); info, parent
+     * and children come from the system while it runs.
+     *
+     * <p>The view takes over the piped streams: read and write them through it only (not with
+     * {@link #output()}, line readers or {@link Stdio#from(Child)}). Every call returns the same
+     * object.
+     *
+     * <p>{@code Process} has no {@code close()}: the view holds this child, and dropping both
+     * leaves the child to the usual handling of an unreachable {@code Child}. {@link #close()}
+     * still closes the pipes and applies the close action; the view then keeps answering
+     * {@code waitFor}, {@code exitValue}, {@code isAlive} and {@code onExit}, and its
+     * {@code destroy()} does nothing.
      *
      * @return the process view
-     * @throws IllegalStateException after {@link #close()}
+     * @throws IllegalStateException after {@link #close()}, or if a piped stream is already used
+     *     otherwise
      */
     public Process toProcess() {
         ensureOpen();

@@ -61,7 +61,11 @@ import java.util.concurrent.TimeoutException;
  * none. It holds its {@code Child}: dropping the view and the child leaves the child to Forkless's
  * handling of an unreachable {@code Child} (its handle is released; it is killed only with
  * {@link Command#killOnUnreachable(boolean)}; the reactor reaps it, so it never stays a zombie).
- * Its pipes are reclaimed at the exit as above, or by their own safety net. Code that owns the
+ * Its pipes are reclaimed at the exit as above, or by their own safety net. The view's exit
+ * callback holds only the streams, never the view; but a future from {@link #onExit()} (or the
+ * handle's) that is still pending holds the view, so the child stays reachable until it exits, as
+ * whoever waits on that future expects. Creating the view registers an exit callback, so with
+ * {@code forkless.leakDetection} an unclosed child with a view counts as observed. Code that owns the
  * {@code Child} may still {@link Child#close()} it: that closes the pipes and applies the close
  * action; the view goes on answering from the exit status (waitFor, exitValue, isAlive, onExit),
  * and destroy() then does nothing, since a released handle cannot be signalled.
@@ -216,7 +220,7 @@ final class ChildProcess extends Process {
 
     /**
      * Like the JDK's: {@code Process[pid=123, exitValue="not exited"]} or
-     * {@code Process[pid=123, exitValue=143]}. Never blocks and never throws.
+     * {@code Process[pid=123, exitValue=143]}. Never throws, and does not wait for the process.
      */
     @Override
     public String toString() {
@@ -303,7 +307,7 @@ final class ChildProcess extends Process {
     }
 
     /** The JDK's Unix convention: the code, or 0x80 + the signal number. */
-    static int exitValue(ExitStatus status) {
+    private static int exitValue(ExitStatus status) {
         return status.code().isPresent() ? status.code().getAsInt() : 128 + status.signalNumber().getAsInt();
     }
 }
