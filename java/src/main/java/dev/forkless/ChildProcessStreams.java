@@ -92,12 +92,60 @@ final class ChildProcessStreams {
         }
     }
 
-    /** The child's stdout or stderr: buffered, as the JDK's; the pipe closes at the exit. */
-    static final class PipeInput extends BufferedInputStream {
+    /**
+     * The reclaim protocol shared by both pipe wrappers: every use holds {@link #use}; the exit
+     * only tries it, and a thread inside reclaims as it leaves (see the class comment).
+     */
+    private static final class Reclaim {
         private final ReentrantLock use = new ReentrantLock();
-        private final Object closeLock = new Object(); // between close() and the reclaim
+        private final Runnable action; // runs once, under the lock
         private volatile boolean exited;
         private volatile boolean reclaimed;
+
+        Reclaim(Runnable action) {
+            this.action = action;
+        }
+
+        void enter() {
+            use.lock();
+        }
+
+        void leave() {
+            use.unlock();
+            if (exited && !reclaimed && !use.isHeldByCurrentThread()) {
+                tryNow();
+            }
+        }
+
+        /** For a close that must not wait for a thread inside: true if it may go ahead now. */
+        boolean tryEnter() {
+            return use.tryLock();
+        }
+
+        void processExited() {
+            exited = true;
+            tryNow();
+        }
+
+        private void tryNow() {
+            if (!use.tryLock()) {
+                return; // the thread inside reclaims as it leaves
+            }
+            try {
+                if (!reclaimed) {
+                    reclaimed = true;
+                    action.run();
+                }
+            } finally {
+                use.unlock();
+            }
+        }
+    }
+
+    /** The child's stdout or stderr: buffered, as the JDK's; the pipe closes at the exit. */
+    static final class PipeInput extends BufferedInputStream {
+        private final Object closeLock = new Object(); // between close() and the reclaim
+        private final Reclaim reclaim = new Reclaim(this::reclaimPipe);
 
         PipeInput(InputStream pipe) {
             super(pipe);
@@ -105,41 +153,41 @@ final class ChildProcessStreams {
 
         @Override
         public int read() throws IOException {
-            use.lock();
+            reclaim.enter();
             try {
                 return super.read();
             } finally {
-                release();
+                reclaim.leave();
             }
         }
 
         @Override
         public int read(byte[] b, int off, int len) throws IOException {
-            use.lock();
+            reclaim.enter();
             try {
                 return super.read(b, off, len);
             } finally {
-                release();
+                reclaim.leave();
             }
         }
 
         @Override
         public long skip(long n) throws IOException {
-            use.lock();
+            reclaim.enter();
             try {
                 return super.skip(n);
             } finally {
-                release();
+                reclaim.leave();
             }
         }
 
         @Override
         public int available() throws IOException {
-            use.lock();
+            reclaim.enter();
             try {
                 return super.available();
             } finally {
-                release();
+                reclaim.leave();
             }
         }
 
@@ -149,11 +197,11 @@ final class ChildProcessStreams {
          */
         @Override
         public long transferTo(OutputStream out) throws IOException {
-            use.lock();
+            reclaim.enter();
             try {
                 return super.transferTo(out);
             } finally {
-                release();
+                reclaim.leave();
             }
         }
 
@@ -174,41 +222,23 @@ final class ChildProcessStreams {
         }
 
         void processExited() {
-            exited = true;
-            reclaimIfIdle();
+            reclaim.processExited();
         }
 
-        private void release() {
-            use.unlock();
-            if (exited && !reclaimed && !use.isHeldByCurrentThread()) {
-                reclaimIfIdle();
-            }
-        }
-
-        private void reclaimIfIdle() {
-            if (!use.tryLock()) {
-                return; // the thread inside reclaims as it leaves
-            }
-            try {
-                if (reclaimed) {
-                    return;
+        /** Reads what is left into memory and closes the pipe. */
+        private void reclaimPipe() {
+            synchronized (closeLock) {
+                InputStream pipe = in;
+                if (pipe == null) {
+                    return; // closed by the caller
                 }
-                reclaimed = true;
-                synchronized (closeLock) {
-                    InputStream pipe = in;
-                    if (pipe == null) {
-                        return; // closed by the caller
-                    }
-                    try {
-                        byte[] rest = drain(pipe);
-                        pipe.close();
-                        in = rest == null ? NullInput.INSTANCE : new ByteArrayInputStream(rest);
-                    } catch (IOException e) {
-                        // Left as it is, as the JDK does: reads report the pipe's own error.
-                    }
+                try {
+                    byte[] rest = drain(pipe);
+                    pipe.close();
+                    in = rest == null ? NullInput.INSTANCE : new ByteArrayInputStream(rest);
+                } catch (IOException e) {
+                    // Left as it is, as the JDK does: reads report the pipe's own error.
                 }
-            } finally {
-                use.unlock();
             }
         }
 
@@ -235,9 +265,7 @@ final class ChildProcessStreams {
      * closed")}.
      */
     static final class PipeOutput extends BufferedOutputStream {
-        private final ReentrantLock use = new ReentrantLock();
-        private volatile boolean exited;
-        private volatile boolean reclaimed;
+        private final Reclaim reclaim = new Reclaim(this::reclaimPipe);
 
         PipeOutput(OutputStream pipe) {
             super(pipe);
@@ -245,41 +273,41 @@ final class ChildProcessStreams {
 
         @Override
         public void write(int b) throws IOException {
-            use.lock();
+            reclaim.enter();
             try {
                 super.write(b);
             } finally {
-                release();
+                reclaim.leave();
             }
         }
 
         @Override
         public void write(byte[] b, int off, int len) throws IOException {
-            use.lock();
+            reclaim.enter();
             try {
                 super.write(b, off, len);
             } finally {
-                release();
+                reclaim.leave();
             }
         }
 
         @Override
         public void flush() throws IOException {
-            use.lock();
+            reclaim.enter();
             try {
                 super.flush();
             } finally {
-                release();
+                reclaim.leave();
             }
         }
 
         @Override
         public void close() throws IOException {
-            use.lock();
+            reclaim.enter();
             try {
                 super.close(); // flushes, then closes the pipe
             } finally {
-                release();
+                reclaim.leave();
             }
         }
 
@@ -295,47 +323,29 @@ final class ChildProcessStreams {
             } catch (IOException ignored) {
                 // closed all the same
             }
-            if (use.tryLock()) {
+            if (reclaim.tryEnter()) {
                 try {
                     super.close(); // its flush fails on the closed pipe; it is closed after that
                 } catch (IOException ignored) {
                     // as above
                 } finally {
-                    use.unlock();
+                    reclaim.leave();
                 }
             }
         }
 
         void processExited() {
-            exited = true;
-            reclaimIfIdle();
+            reclaim.processExited();
         }
 
-        private void release() {
-            use.unlock();
-            if (exited && !reclaimed && !use.isHeldByCurrentThread()) {
-                reclaimIfIdle();
-            }
-        }
-
-        private void reclaimIfIdle() {
-            if (!use.tryLock()) {
-                return; // the thread inside reclaims as it leaves
-            }
+        /** Closes the pipe; later writes reach the null stream, which says "Stream closed". */
+        private void reclaimPipe() {
             try {
-                if (reclaimed) {
-                    return;
-                }
-                reclaimed = true;
-                try {
-                    out.close();
-                } catch (IOException ignored) {
-                    // nothing else to do; the JDK carries on too
-                }
-                out = NullOutput.INSTANCE;
-            } finally {
-                use.unlock();
+                out.close();
+            } catch (IOException ignored) {
+                // nothing else to do; the JDK carries on too
             }
+            out = NullOutput.INSTANCE;
         }
     }
 }

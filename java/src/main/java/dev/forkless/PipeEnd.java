@@ -83,6 +83,37 @@ final class PipeEnd implements AutoCloseable {
         return closed.get();
     }
 
+    /** A non-blocking read or write of the borrowed descriptor: bytes, or -errno. */
+    private interface Io {
+        int call(int raw);
+    }
+
+    /**
+     * Runs {@code io} until it does not say {@code EAGAIN}, parking for a readiness report in
+     * between; under {@link #lock}.
+     *
+     * @return bytes moved (0: end of file for a read)
+     */
+    private int transfer(int direction, Io io) throws IOException {
+        int raw = borrow();
+        try {
+            for (;;) {
+                int n = io.call(raw);
+                if (n != -Native.EAGAIN) {
+                    return check(n);
+                }
+                await(raw, direction);
+            }
+        } finally {
+            fd.unborrow();
+        }
+    }
+
+    /** Bytes read ahead by {@link #available()} and not yet taken; under {@link #lock}. */
+    private int aheadLeft() {
+        return aheadEnd - aheadPos;
+    }
+
     /**
      * Reads at least one byte, parking while the pipe is empty.
      *
@@ -94,8 +125,8 @@ final class PipeEnd implements AutoCloseable {
         }
         lock.lock();
         try {
-            if (aheadPos < aheadEnd) {
-                int n = Math.min(len, aheadEnd - aheadPos);
+            int n = Math.min(len, aheadLeft());
+            if (n > 0) {
                 System.arraycopy(ahead, aheadPos, b, off, n);
                 aheadPos += n;
                 return n;
@@ -103,18 +134,8 @@ final class PipeEnd implements AutoCloseable {
             if (aheadEof) {
                 return -1;
             }
-            int raw = borrow();
-            try {
-                for (;;) {
-                    int n = Native.read(raw, b, off, len);
-                    if (n != -Native.EAGAIN) {
-                        return n == 0 ? -1 : check(n);
-                    }
-                    await(raw, Native.WATCH_READ);
-                }
-            } finally {
-                fd.unborrow();
-            }
+            n = transfer(Native.WATCH_READ, raw -> Native.read(raw, b, off, len));
+            return n == 0 ? -1 : n;
         } finally {
             lock.unlock();
         }
@@ -134,31 +155,21 @@ final class PipeEnd implements AutoCloseable {
         }
         lock.lock();
         try {
-            if (aheadPos < aheadEnd || aheadEof) {
-                if (aheadEof && aheadPos == aheadEnd) {
-                    return -1;
-                }
-                int n = Math.min(dst.remaining(), aheadEnd - aheadPos);
+            int n = Math.min(dst.remaining(), aheadLeft());
+            if (n > 0) {
                 dst.put(ahead, aheadPos, n);
                 aheadPos += n;
                 return n;
             }
-            int raw = borrow();
-            try {
-                for (;;) {
-                    int n = Native.readBuffer(raw, dst, dst.position(), dst.remaining());
-                    if (n != -Native.EAGAIN) {
-                        if (n == 0) {
-                            return -1;
-                        }
-                        dst.position(dst.position() + check(n));
-                        return n;
-                    }
-                    await(raw, Native.WATCH_READ);
-                }
-            } finally {
-                fd.unborrow();
+            if (aheadEof) {
+                return -1;
             }
+            n = transfer(Native.WATCH_READ, raw -> Native.readBuffer(raw, dst, dst.position(), dst.remaining()));
+            if (n == 0) {
+                return -1;
+            }
+            dst.position(dst.position() + n);
+            return n;
         } finally {
             lock.unlock();
         }
@@ -171,7 +182,7 @@ final class PipeEnd implements AutoCloseable {
     int available() throws IOException {
         lock.lock();
         try {
-            if (aheadPos == aheadEnd && !aheadEof) {
+            if (aheadLeft() == 0 && !aheadEof) {
                 if (ahead == null) {
                     ahead = new byte[8192];
                 }
@@ -189,7 +200,7 @@ final class PipeEnd implements AutoCloseable {
                     fd.unborrow();
                 }
             }
-            return aheadEnd - aheadPos;
+            return aheadLeft();
         } finally {
             lock.unlock();
         }
@@ -199,20 +210,11 @@ final class PipeEnd implements AutoCloseable {
     void write(byte[] b, int off, int len) throws IOException {
         lock.lock();
         try {
-            int raw = borrow();
-            try {
-                while (len > 0) {
-                    int n = Native.write(raw, b, off, len);
-                    if (n == -Native.EAGAIN) {
-                        await(raw, Native.WATCH_WRITE);
-                        continue;
-                    }
-                    check(n);
-                    off += n;
-                    len -= n;
-                }
-            } finally {
-                fd.unborrow();
+            int done = 0;
+            while (done < len) {
+                int at = off + done;
+                int left = len - done;
+                done += transfer(Native.WATCH_WRITE, raw -> Native.write(raw, b, at, left));
             }
         } finally {
             lock.unlock();
@@ -221,30 +223,20 @@ final class PipeEnd implements AutoCloseable {
 
     /** Writes what the buffer holds (all of it), parking while the pipe is full. */
     int write(ByteBuffer src) throws IOException {
+        int len = src.remaining();
         if (!src.isDirect()) {
-            int len = src.remaining();
             write(src.array(), src.arrayOffset() + src.position(), len);
             src.position(src.position() + len);
             return len;
         }
         lock.lock();
         try {
-            int raw = borrow();
-            int total = 0;
-            try {
-                while (src.hasRemaining()) {
-                    int n = Native.writeBuffer(raw, src, src.position(), src.remaining());
-                    if (n == -Native.EAGAIN) {
-                        await(raw, Native.WATCH_WRITE);
-                        continue;
-                    }
-                    src.position(src.position() + check(n));
-                    total += n;
-                }
-            } finally {
-                fd.unborrow();
+            while (src.hasRemaining()) {
+                int n = transfer(Native.WATCH_WRITE,
+                        raw -> Native.writeBuffer(raw, src, src.position(), src.remaining()));
+                src.position(src.position() + n);
             }
-            return total;
+            return len;
         } finally {
             lock.unlock();
         }

@@ -9,7 +9,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.Random;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -25,11 +24,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @ExtendWith(LeakCheck.class)
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class OutputTest {
-    private static byte[] random(int n) {
-        byte[] b = new byte[n];
-        new Random(n).nextBytes(b);
-        return b;
-    }
 
     /** Kills a background process whose pid a test's child printed. */
     private static void killPid(String pid) {
@@ -56,7 +50,7 @@ class OutputTest {
     @Test
     void feedsInputWhileReadingLargeOutputBothWays() throws Exception {
         // cat echoes as it reads: with 8 MiB each way, neither side may wait for the other.
-        byte[] data = random(8 << 20);
+        byte[] data = Procs.randomBytes(8 << 20);
         data[5] = 0;
         Output out = Command.of("sh", "-c", "cat; head -c 1000000 /dev/zero >&2")
                 .output(OutputOptions.defaults().input(data));
@@ -149,7 +143,7 @@ class OutputTest {
 
     @Test
     void binaryWithNulBytesAsync() throws Exception {
-        byte[] data = random(1 << 20);
+        byte[] data = Procs.randomBytes(1 << 20);
         data[0] = 0;
         Output out = Command.of("cat").outputAsync(OutputOptions.defaults().input(data)).get(30, TimeUnit.SECONDS);
         assertArrayEquals(data, out.stdout());

@@ -14,7 +14,6 @@ import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Map;
-import java.util.Random;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
@@ -29,15 +28,23 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @ExtendWith(LeakCheck.class)
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class PipesTest {
-    private static byte[] random(int n) {
-        byte[] b = new byte[n];
-        new Random(n).nextBytes(b);
-        return b;
+    /** A thread blocked reading the child's stdout; what ended the read lands in thrown. */
+    private static Thread blockedReader(Child c, AtomicReference<Throwable> thrown) throws InterruptedException {
+        Thread t = new Thread(() -> {
+            try {
+                c.stdout().read();
+            } catch (Throwable e) {
+                thrown.set(e);
+            }
+        });
+        t.start();
+        Thread.sleep(200);
+        return t;
     }
 
     @Test
     void catRoundTripsBinaryThroughStreams() throws Exception {
-        byte[] data = random(3 << 20); // more than any pipe buffer: writer and reader must interleave
+        byte[] data = Procs.randomBytes(3 << 20); // more than any pipe buffer: writer and reader must interleave
         data[0] = 0;
         data[data.length - 1] = 0;
         try (Child c = Command.of("cat").stdin(Stdio.piped()).stdout(Stdio.piped()).spawn()) {
@@ -179,15 +186,7 @@ class PipesTest {
     void blockedReadIsInterruptible() throws Exception {
         try (Child c = Command.of("sleep", "30").stdout(Stdio.piped()).spawn()) {
             AtomicReference<Throwable> thrown = new AtomicReference<>();
-            Thread t = new Thread(() -> {
-                try {
-                    c.stdout().read();
-                } catch (Throwable e) {
-                    thrown.set(e);
-                }
-            });
-            t.start();
-            Thread.sleep(200);
+            Thread t = blockedReader(c, thrown);
             t.interrupt();
             t.join(5000);
             assertFalse(t.isAlive());
@@ -199,15 +198,7 @@ class PipesTest {
     void closeWakesABlockedReader() throws Exception {
         Child c = Command.of("sleep", "30").stdout(Stdio.piped()).spawn();
         AtomicReference<Throwable> thrown = new AtomicReference<>();
-        Thread t = new Thread(() -> {
-            try {
-                c.stdout().read();
-            } catch (Throwable e) {
-                thrown.set(e);
-            }
-        });
-        t.start();
-        Thread.sleep(200);
+        Thread t = blockedReader(c, thrown);
         c.close(); // closes the pipes first, then kills
         t.join(5000);
         assertFalse(t.isAlive());

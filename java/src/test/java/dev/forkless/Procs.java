@@ -109,6 +109,13 @@ final class Procs {
         return fds;
     }
 
+    /** n reproducible pseudo-random bytes (NULs included). */
+    static byte[] randomBytes(int n) {
+        byte[] b = new byte[n];
+        new java.util.Random(n).nextBytes(b);
+        return b;
+    }
+
     /** Whether the process is gone entirely (reaped), not merely a zombie. */
     static boolean gone(long pid) {
         return stat(pid) == null;
