@@ -194,7 +194,7 @@ final class Capture {
                     timeout = 20; // no pidfd to poll: look at the exit this often
                 }
                 if (exited) {
-                    long left = exitedAt + grace - System.nanoTime();
+                    long left = grace - (System.nanoTime() - exitedAt); // no overflow for huge graces
                     if (left <= 0 && outputsLeft) {
                         cutOff = true;
                         break;

@@ -103,6 +103,18 @@ class OutputTest {
     }
 
     @Test
+    void aHugeGraceIsAsGoodAsWaitingForEof() throws Exception {
+        OutputOptions forever = OutputOptions.defaults().stopAfterExit(Duration.ofSeconds(Long.MAX_VALUE));
+        String script = "(sleep 0.3; echo late) & echo early";
+        Output out = Command.of("sh", "-c", script).output(forever);
+        assertEquals("early\nlate\n", out.stdoutText());
+        assertFalse(out.cutOff());
+        Output async = Command.of("sh", "-c", script).outputAsync(forever).get(10, TimeUnit.SECONDS);
+        assertEquals("early\nlate\n", async.stdoutText());
+        assertFalse(async.cutOff());
+    }
+
+    @Test
     void waitsForEofByDefault() throws Exception {
         long t0 = System.nanoTime();
         Output out = Command.of("sh", "-c", "(sleep 0.5; echo late) & echo early").output();

@@ -255,7 +255,9 @@ public final class Reactor {
      * @return the timer, to cancel it
      */
     public Timer schedule(long delayNanos, Runnable task) {
-        Timer t = new Timer(System.nanoTime() + Math.max(0, delayNanos), tokens.incrementAndGet(), task);
+        // Capped (at ~73 years) so that due times never overflow and compare correctly.
+        long delay = Math.min(Math.max(0, delayNanos), Long.MAX_VALUE >> 2);
+        Timer t = new Timer(System.nanoTime() + delay, tokens.incrementAndGet(), task);
         boolean first;
         synchronized (timers) {
             timers.add(t);
