@@ -39,7 +39,9 @@ final class LineReader {
     private final CompletableFuture<Void> done = new CompletableFuture<>();
     private final byte[] bytes = new byte[CHUNK];
     private final ByteBuffer in = ByteBuffer.wrap(bytes);
-    private final CharBuffer chars = CharBuffer.allocate(CHUNK);
+    // Room for the decoder's most chars per byte: a chunk always decodes whole (leftover bytes
+    // are only an incomplete sequence, so a read never gets zero room and reads as end-of-file).
+    private final CharBuffer chars;
     private final StringBuilder partial = new StringBuilder();
     private boolean afterCr; // the previous chunk ended with '\r': a leading '\n' is its pair
     private int raw = -1;
@@ -53,6 +55,7 @@ final class LineReader {
         this.consumer = consumer;
         this.decoder = charset.newDecoder().onMalformedInput(CodingErrorAction.REPLACE)
                 .onUnmappableCharacter(CodingErrorAction.REPLACE);
+        this.chars = CharBuffer.allocate((int) Math.ceil(CHUNK * (double) decoder.maxCharsPerByte()) + 16);
     }
 
     static CompletableFuture<Void> start(PipeEnd end, String who, Charset charset, Executor executor,

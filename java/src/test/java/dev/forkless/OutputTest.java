@@ -199,6 +199,16 @@ class OutputTest {
     }
 
     @Test
+    void linesInTheCharsetChosen() throws Exception {
+        try (Child c = Command.of("printf", "\\351t\\351\\n").stdout(Stdio.piped()).spawn()) {
+            List<String> lines = Collections.synchronizedList(new ArrayList<>());
+            c.onStdoutLine(StandardCharsets.ISO_8859_1, Runnable::run, lines::add).get(10, TimeUnit.SECONDS);
+            assertEquals(List.of("\u00e9t\u00e9"), lines);
+            c.waitFor();
+        }
+    }
+
+    @Test
     void manyLinesOnTheReactorThreadAndBothStreams() throws Exception {
         try (Child c = Command.of("sh", "-c", "seq 1 100000; seq 1 10 >&2")
                 .stdout(Stdio.piped()).stderr(Stdio.piped()).spawn()) {
