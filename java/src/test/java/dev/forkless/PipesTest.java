@@ -122,9 +122,13 @@ class PipesTest {
              Child c = Command.of("sleep", "30").stdin(Stdio.piped()).stdout(Stdio.piped())
                      .stderr(Stdio.piped()).passFd(7, extra.writer()).spawn()) {
             java.util.Set<Integer> expected = java.util.Set.of(0, 1, 2, 7);
+            // Asleep in sleep(1) itself: past the exec and past the dynamic loader, which opens
+            // libc on a descriptor of its own for a moment.
             Procs.eventually(java.time.Duration.ofSeconds(5), () -> {
                 try {
-                    return Procs.fdsOf(c.pid()).keySet().equals(expected); // after the exec
+                    Procs.Stat st = Procs.stat(c.pid());
+                    return st != null && st.comm().equals("sleep") && st.state() == 'S'
+                            && Procs.fdsOf(c.pid()).keySet().equals(expected);
                 } catch (IOException e) {
                     return false;
                 }
