@@ -16,14 +16,19 @@
  *                      and the kernel faults each one in (zeroed) while copying into it; realloc
  *                      of an mmap'ed block is mremap, so growing copies nothing.
  *   communicate-reuse  one buffer kept across runs (grown the same way the first time, then big
- *                      enough): no growth and no page faults in the measured runs. The best case:
- *                      the pipe's own throughput through the core, the upper bound for any caller.
+ *                      enough): no growth and no page faults in the measured runs: the pipe's own
+ *                      throughput through the core, straight into the final buffer.
+ *   communicate-scratch  what Forkless's Java side does, minus the JVM: fl_communicate reads into
+ *                      a 256 KiB scratch buffer, which is copied (memcpy) into the kept buffer of
+ *                      communicate-reuse each time it comes back full or at the end. One more copy
+ *                      than communicate-reuse, but the kernel writes into a small, cache-resident
+ *                      buffer.
  * stderr is collected into a 4 KiB buffer that is recycled when full (head writes nothing there).
  *
  * Sizes and methods take turns in rounds (one run of each per round, rotating order), so a burst
  * of outside load lands on all of them; --warmup rounds come first and are not recorded.
  *
- *   stdio_bench [--bytes 1073741824,1048576000] [--methods communicate,communicate-reuse]
+ *   stdio_bench [--bytes 1073741824,1048576000] [--methods communicate,communicate-reuse,...]
  *               [--rounds 10] [--warmup 1] [--program head] [--json out.json] [--label TEXT]
  *
  * Output: a table on stdout (ms per run and GiB/s); with --json every run's time in ms.
@@ -62,12 +67,33 @@ static void die(const char *what, int err) {
     exit(2);
 }
 
-/* The reused buffer of communicate-reuse. */
+/* The reused buffer of communicate-reuse and communicate-scratch. */
 static void *kept_buf;
 static size_t kept_cap;
 
+#define SCRATCH ((size_t)256 << 10)
+
+enum { FRESH = 0, REUSE = 1, SCRATCHED = 2 };
+
+/* Appends n bytes to the kept buffer at *len, growing it (doubling) if needed. */
+static void kept_append(size_t *len, const void *src, size_t n) {
+    if (*len + n > kept_cap) {
+        size_t ncap = kept_cap ? kept_cap : INITIAL_CAP;
+        while (ncap < *len + n) ncap *= 2;
+        void *nb = realloc(kept_buf, ncap);
+        if (nb == NULL) die("realloc", ENOMEM);
+        kept_buf = nb;
+        kept_cap = ncap;
+    }
+    memcpy((char *)kept_buf + *len, src, n);
+    *len += n;
+}
+
 /* One run: spawn, collect, wait, check. Returns the bytes collected. */
-static size_t run_once(uint64_t bytes, int reuse, int64_t *cpu_us) {
+static size_t run_once(uint64_t bytes, int mode, int64_t *cpu_us) {
+    int reuse = mode == REUSE;
+    static char *scratch;
+    size_t kept_len = 0;
     char count[32];
     snprintf(count, sizeof count, "%llu", (unsigned long long)bytes);
     const char *argv[] = {program, "-c", count, "/dev/zero", NULL};
@@ -96,7 +122,11 @@ static size_t run_once(uint64_t bytes, int reuse, int64_t *cpu_us) {
 
     void *buf;
     size_t cap;
-    if (reuse && kept_buf != NULL) {
+    if (mode == SCRATCHED) {
+        if (scratch == NULL && (scratch = malloc(SCRATCH)) == NULL) die("malloc", ENOMEM);
+        buf = scratch;
+        cap = SCRATCH;
+    } else if (reuse && kept_buf != NULL) {
         buf = kept_buf;
         cap = kept_cap;
     } else {
@@ -111,7 +141,12 @@ static size_t run_once(uint64_t bytes, int reuse, int64_t *cpu_us) {
         rc = fl_communicate(NULL, &out, &err, -1, -1);
         if (rc == -EINTR) continue;
         if (rc < 0) die("fl_communicate", -rc);
-        if (!out.done && out.pos == out.len) {
+        if (mode == SCRATCHED) {
+            if (out.pos == out.len || (out.done && out.pos > 0)) {
+                kept_append(&kept_len, out.buf, out.pos);
+                out.pos = 0;
+            }
+        } else if (!out.done && out.pos == out.len) {
             size_t ncap = out.len * 2;
             void *nb = realloc(out.buf, ncap);
             if (nb == NULL) die("realloc", ENOMEM);
@@ -122,7 +157,11 @@ static size_t run_once(uint64_t bytes, int reuse, int64_t *cpu_us) {
     }
     if (out.err) die("read stdout", out.err);
     if (err.err) die("read stderr", err.err);
-    size_t got = out.pos;
+    if (mode == SCRATCHED && out.pos > 0) { /* the rest, if the loop ended with both done */
+        kept_append(&kept_len, out.buf, out.pos);
+        out.pos = 0;
+    }
+    size_t got = mode == SCRATCHED ? kept_len : out.pos;
 
     fl_exit_status st;
     rc = fl_process_wait(p, -1, &st);
@@ -142,7 +181,7 @@ static size_t run_once(uint64_t bytes, int reuse, int64_t *cpu_us) {
         exit(2);
     }
     /* touch the result a little, as a caller would */
-    const unsigned char *b = out.buf;
+    const unsigned char *b = mode == SCRATCHED ? kept_buf : out.buf;
     if (got > 0 && (b[0] != 0 || b[got / 2] != 0 || b[got - 1] != 0)) {
         fprintf(stderr, "stdio_bench: unexpected bytes\n");
         exit(2);
@@ -150,7 +189,7 @@ static size_t run_once(uint64_t bytes, int reuse, int64_t *cpu_us) {
     if (reuse) {
         kept_buf = out.buf;
         kept_cap = out.len;
-    } else {
+    } else if (mode == FRESH) {
         free(out.buf);
     }
     return got;
@@ -158,13 +197,14 @@ static size_t run_once(uint64_t bytes, int reuse, int64_t *cpu_us) {
 
 struct method {
     const char *name;
-    int reuse;
+    int mode;
     int enabled;
 };
 
 static struct method methods[] = {
-    {"communicate", 0, 0},
-    {"communicate-reuse", 1, 0},
+    {"communicate", FRESH, 0},
+    {"communicate-reuse", REUSE, 0},
+    {"communicate-scratch", SCRATCHED, 0},
 };
 #define NMETHODS ((int)(sizeof methods / sizeof methods[0]))
 
@@ -190,7 +230,7 @@ static double self_cpu_ms(void) {
 
 static void usage(void) {
     fprintf(stderr,
-            "usage: stdio_bench [--bytes N[,N...]] [--methods communicate,communicate-reuse]\n"
+            "usage: stdio_bench [--bytes N[,N...]] [--methods communicate,communicate-reuse,communicate-scratch]\n"
             "                   [--rounds R] [--warmup W] [--program PATH] [--json FILE] [--label TEXT]\n"
             "  --bytes    sizes to collect (default 1073741824,1048576000)\n"
             "  --rounds   measured runs per method and size (default 10)\n"
@@ -202,7 +242,7 @@ int main(int argc, char **argv) {
     int rounds = 10, warmup = 1;
     const char *json = NULL, *label = "";
     char bytes_arg[256] = "1073741824,1048576000";
-    char methods_arg[256] = "communicate,communicate-reuse";
+    char methods_arg[256] = "communicate,communicate-reuse,communicate-scratch";
     static const struct option opts[] = {
         {"bytes", required_argument, NULL, 'b'},   {"methods", required_argument, NULL, 'm'},
         {"rounds", required_argument, NULL, 'r'},  {"warmup", required_argument, NULL, 'w'},
@@ -262,7 +302,7 @@ int main(int argc, char **argv) {
                 int64_t cpu_us = 0;
                 double c0 = self_cpu_ms();
                 int64_t t0 = now_ns();
-                run_once(sizes[s], methods[m].reuse, &cpu_us);
+                run_once(sizes[s], methods[m].mode, &cpu_us);
                 double t = (now_ns() - t0) / 1e6;
                 if (r >= 0) {
                     AT(ms, m, s, r) = t;
@@ -279,7 +319,7 @@ int main(int argc, char **argv) {
            "%d rounds after %d warm-up, forkless strategy %s, kernel %s\n",
            label, program, rounds, warmup, fl_spawn_strategy_name(fl_spawn_strategy_current()),
            un.release);
-    printf("%-18s %11s %9s %9s %9s %9s %8s %11s %11s\n", "method", "bytes", "p10 ms", "p50 ms",
+    printf("%-20s %11s %9s %9s %9s %9s %8s %11s %11s\n", "method", "bytes", "p10 ms", "p50 ms",
            "p90 ms", "min ms", "GiB/s", "our CPU ms", "child CPU");
     double *tmp = malloc(sizeof *tmp * (size_t)rounds);
     for (int m = 0; m < NMETHODS; m++) {
@@ -293,7 +333,7 @@ int main(int argc, char **argv) {
                 sc += AT(self_cpu, m, s, r);
                 cc += AT(child_cpu, m, s, r);
             }
-            printf("%-18s %11llu %9.1f %9.1f %9.1f %9.1f %8.2f %11.1f %11.1f\n", methods[m].name,
+            printf("%-20s %11llu %9.1f %9.1f %9.1f %9.1f %8.2f %11.1f %11.1f\n", methods[m].name,
                    (unsigned long long)sizes[s], pct(tmp, rounds, 10), p50, pct(tmp, rounds, 90),
                    tmp[0], sizes[s] / 1073741824.0 / (p50 / 1e3), sc / rounds, cc / rounds);
         }

@@ -352,10 +352,10 @@ public final class Child implements AutoCloseable {
     /**
      * A future completed when the child exits, with its status; completed off the reactor thread,
      * on the common {@link java.util.concurrent.ForkJoinPool} when its parallelism is at least 2,
-     * else (two processors or fewer) on a cached pool of daemon threads named
-     * {@code forkless-callback-N} that reuses idle threads. Callbacks attached to it,
-     * {@code async} or not, therefore never run on the reactor thread, and a slow one does not
-     * delay other children's exits.
+     * else (two processors or fewer) on a pool of at most four daemon threads named
+     * {@code forkless-callback-N}. Callbacks attached to it, {@code async} or not, therefore never
+     * run on the reactor thread, and a slow one does not delay other children's exits (as in the
+     * common pool, callbacks that block occupy a pool thread each while they do).
      *
      * <p>Each call returns a new future. Completing or cancelling it affects neither the child
      * nor other callers' futures. It completes exceptionally with an {@link UncheckedIOException}

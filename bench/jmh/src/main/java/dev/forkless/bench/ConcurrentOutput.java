@@ -45,16 +45,23 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       {@code onExit} was called. NuProcess reads on its own epoll thread(s) ({@code max(1,
  *       cores/2)}).</li>
  * </ul>
- * Each repetition: {@code System.gc()}, 300 ms settle, {@code ThreadMXBean.resetPeakThreadCount()},
+ * With {@code --delay-ms D} every child is {@code sh -c 'sleep D/1000; exec head -c BYTES
+ * /dev/zero'} instead: each waits before writing, so all N are alive at once whatever the
+ * library's spawn rate (a bare {@code head} writes its 1 MiB in about a millisecond, so a library
+ * that starts children slowly never has many at once, and never needs a thread for each).
+ *
+ * <p>Each repetition: {@code System.gc()}, 300 ms settle, {@code ThreadMXBean.resetPeakThreadCount()},
  * then the run, while a sampler thread (counted too, the same for every library) reads the OS
  * thread count ({@code /proc/self/status}) every 2 ms and, whenever the JVM's live thread count
  * reaches a new high, the names of the live threads (grouped with digits as N). After the run,
- * {@code getPeakThreadCount()} is the peak of Java threads. Warm-up repetitions are reported but
- * marked.
+ * {@code getPeakThreadCount()} is the peak of Java threads. The sampler also counts the children
+ * not yet reaped ({@code /proc/self/task/TID/children} of the main thread, which starts every
+ * child with all three libraries): how many of the N really ran at once. Warm-up repetitions are
+ * reported but marked.
  *
  * <pre>java --enable-native-access=ALL-UNNAMED -Xms4g -Xmx4g -cp bench/jmh/target/benchmarks.jar \
  *     dev.forkless.bench.ConcurrentOutput --library forkless|processBuilder|nuprocess \
- *     [--children 500] [--bytes 1048576] [--warmup 1] [--reps 5] [--json out.json]</pre>
+ *     [--children 500] [--bytes 1048576] [--delay-ms 0] [--warmup 1] [--reps 5] [--json out.json]</pre>
  */
 public final class ConcurrentOutput {
     private ConcurrentOutput() {}
@@ -64,12 +71,20 @@ public final class ConcurrentOutput {
         void run(int n, long bytes) throws Exception;
     }
 
+    /** The child's command line: head, or head after a sleep in a shell (--delay-ms). */
+    private static List<String> argv = List.of();
+
+    private static String[] argv() {
+        return argv.toArray(new String[0]);
+    }
+
     public static void main(String[] args) throws Exception {
         String library = null;
         int n = 500;
         long bytes = 1 << 20;
         int warmup = 1;
         int reps = 5;
+        int delayMs = 0;
         String json = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
@@ -77,11 +92,15 @@ public final class ConcurrentOutput {
                 case "--children": n = Integer.parseInt(args[++i]); break;
                 case "--bytes": bytes = Long.parseLong(args[++i]); break;
                 case "--warmup": warmup = Integer.parseInt(args[++i]); break;
+                case "--delay-ms": delayMs = Integer.parseInt(args[++i]); break;
                 case "--reps": reps = Integer.parseInt(args[++i]); break;
                 case "--json": json = args[++i]; break;
                 default: throw new IllegalArgumentException("unknown argument " + args[i]);
             }
         }
+        argv = delayMs > 0
+                ? List.of("sh", "-c", String.format("sleep %.3f; exec head -c %d /dev/zero", delayMs / 1000.0, bytes))
+                : List.of("head", "-c", Long.toString(bytes), "/dev/zero");
         Runner runner;
         if ("forkless".equals(library)) {
             runner = ConcurrentOutput::forkless;
@@ -94,12 +113,17 @@ public final class ConcurrentOutput {
         }
 
         ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+        // "/proc/<pid>/task/<tid>": the children this thread starts are listed under it.
+        Path childrenFile = Files.readSymbolicLink(Path.of("/proc/thread-self")).resolve("children");
+        if (!childrenFile.isAbsolute()) {
+            childrenFile = Path.of("/proc").resolve(childrenFile);
+        }
         int baseline = mx.getThreadCount();
         long baselineOs = Stats.procStatus("Threads");
         List<String> repJson = new ArrayList<>();
-        System.out.print(String.format("ConcurrentOutput: %s, %d children x head -c %d /dev/zero, %s %s%s; "
+        System.out.print(String.format("ConcurrentOutput: %s, %d children x %s, %s %s%s; "
                         + "fresh JVM: %d Java threads, %d OS threads%n",
-                library, n, bytes, System.getProperty("java.vm.name"), System.getProperty("java.version"),
+                library, n, String.join(" ", argv), System.getProperty("java.vm.name"), System.getProperty("java.version"),
                 library.equals("forkless") ? ", reactor " + Forkless.reactorBackend() : "", baseline, baselineOs));
         for (int r = 0; r < warmup + reps; r++) {
             boolean warm = r < warmup;
@@ -109,7 +133,7 @@ public final class ConcurrentOutput {
             }
             int before = mx.getThreadCount();
             long beforeOs = Stats.procStatus("Threads");
-            Sampler s = new Sampler(mx);
+            Sampler s = new Sampler(mx, childrenFile);
             s.start();
             mx.resetPeakThreadCount();
             long t0 = System.nanoTime();
@@ -118,9 +142,9 @@ public final class ConcurrentOutput {
             int peak = mx.getPeakThreadCount();
             s.finish();
             String line = String.format("  %s %d: %8.1f ms, Java threads before %4d, peak %4d; OS threads before %4d, "
-                            + "peak %4d; at the Java peak: %s",
+                            + "peak %4d; children alive at once, peak %3d; at the Java peak: %s",
                     warm ? "warm-up" : "rep    ", warm ? r + 1 : r - warmup + 1, ns / 1e6, before, peak, beforeOs,
-                    s.maxOs, s.families);
+                    s.maxOs, s.maxChildren, s.families);
             System.out.println(line);
             StringBuilder f = new StringBuilder("{");
             String sep = "";
@@ -130,16 +154,18 @@ public final class ConcurrentOutput {
             }
             f.append('}');
             repJson.add(String.format("{\"warmup\":%s,\"ms\":%.3f,\"java_threads_before\":%d,\"java_threads_peak\":%d,"
-                            + "\"os_threads_before\":%d,\"os_threads_peak\":%d,\"families_at_peak\":%s}",
-                    warm, ns / 1e6, before, peak, beforeOs, s.maxOs, f));
+                            + "\"os_threads_before\":%d,\"os_threads_peak\":%d,\"children_peak\":%d,"
+                            + "\"families_at_peak\":%s}",
+                    warm, ns / 1e6, before, peak, beforeOs, s.maxOs, s.maxChildren, f));
         }
         if (json != null) {
             try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(Path.of(json), StandardCharsets.UTF_8))) {
                 w.printf("{\"harness\":\"ConcurrentOutput\",\"library\":%s,\"backend\":%s,\"children\":%d,\"bytes\":%d,"
-                                + "\"vm\":%s,\"java\":%s,\"jvm_args\":%s,\"baseline_java_threads\":%d,"
+                                + "\"delay_ms\":%d,\"argv\":%s,\"vm\":%s,\"java\":%s,\"jvm_args\":%s,\"baseline_java_threads\":%d,"
                                 + "\"baseline_os_threads\":%d,\"reps\":[%s]}%n",
                         Stats.jsonString(library),
                         Stats.jsonString(library.equals("forkless") ? Forkless.reactorBackend() : "-"), n, bytes,
+                        delayMs, Stats.jsonString(String.join(" ", argv)),
                         Stats.jsonString(System.getProperty("java.vm.name")),
                         Stats.jsonString(System.getProperty("java.version")),
                         Stats.jsonString(String.join(" ", ManagementFactory.getRuntimeMXBean().getInputArguments())),
@@ -151,15 +177,27 @@ public final class ConcurrentOutput {
     /** Samples the OS thread count, and the thread names whenever the Java count hits a new high. */
     static final class Sampler extends Thread {
         private final ThreadMXBean mx;
+        private final Path childrenFile;
         private volatile boolean stop;
         long maxOs;
+        int maxChildren;
         int maxJava;
         Map<String, Integer> families = new TreeMap<>();
 
-        Sampler(ThreadMXBean mx) {
+        Sampler(ThreadMXBean mx, Path childrenFile) {
             super("bench-sampler");
             setDaemon(true);
             this.mx = mx;
+            this.childrenFile = childrenFile;
+        }
+
+        private int children() {
+            try {
+                String s = Files.readString(childrenFile, StandardCharsets.US_ASCII).trim();
+                return s.isEmpty() ? 0 : s.split(" +").length;
+            } catch (IOException e) {
+                return -1;
+            }
         }
 
         @Override
@@ -167,6 +205,7 @@ public final class ConcurrentOutput {
             while (!stop) {
                 long os = Stats.procStatus("Threads");
                 maxOs = Math.max(maxOs, os);
+                maxChildren = Math.max(maxChildren, children());
                 int java = mx.getThreadCount();
                 if (java > maxJava) {
                     maxJava = java;
@@ -199,10 +238,10 @@ public final class ConcurrentOutput {
     // ---- the libraries ------------------------------------------------------------------------
 
     private static void forkless(int n, long bytes) throws Exception {
-        String count = Long.toString(bytes);
         List<CompletableFuture<Output>> fs = new ArrayList<>(n);
+        String[] cmd = argv();
         for (int i = 0; i < n; i++) {
-            fs.add(Command.of("head", "-c", count, "/dev/zero").outputAsync());
+            fs.add(Command.of(cmd[0], java.util.Arrays.copyOfRange(cmd, 1, cmd.length)).outputAsync());
         }
         for (CompletableFuture<Output> f : fs) {
             Output o = f.join();
@@ -213,13 +252,12 @@ public final class ConcurrentOutput {
     }
 
     private static void processBuilder(int n, long bytes) throws Exception {
-        String count = Long.toString(bytes);
         List<Process> ps = new ArrayList<>(n);
         List<Thread> readers = new ArrayList<>(n);
         byte[][] results = new byte[n][];
         Throwable[] failure = new Throwable[1];
         for (int i = 0; i < n; i++) {
-            Process p = new ProcessBuilder("head", "-c", count, "/dev/zero").start();
+            Process p = new ProcessBuilder(argv).start();
             ps.add(p);
             int k = i;
             Thread t = new Thread(() -> {
@@ -252,7 +290,7 @@ public final class ConcurrentOutput {
         for (int i = 0; i < n; i++) {
             Collector c = new Collector(done);
             cs.add(c);
-            NuProcessBuilder b = new NuProcessBuilder(List.of("head", "-c", Long.toString(bytes), "/dev/zero"));
+            NuProcessBuilder b = new NuProcessBuilder(argv);
             b.setProcessListener(c);
             NuProcess p = b.start();
             if (p == null) {

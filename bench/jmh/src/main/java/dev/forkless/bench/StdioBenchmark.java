@@ -37,14 +37,15 @@ import org.openjdk.jmh.annotations.Warmup;
  *
  * <p>SingleShotTime: one operation is one whole child (0.4–1 s); each iteration is one sample.
  * The heap must hold the result and the collector's growth, so {@code bench/run-stdio.sh} runs the
- * forks with {@code -Xms6g -Xmx6g -XX:+AlwaysPreTouch} (repeated on its command line); the
- * defaults below are those of its full run.
+ * forks with {@code -Xms6g -Xmx6g -XX:+AlwaysPreTouch} (repeated on its command line). It runs one
+ * fork per round, several rounds with the C harness in between, and says so on its command line;
+ * the defaults below are for running the class alone.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.SingleShotTime)
 @OutputTimeUnit(TimeUnit.MILLISECONDS)
-@Warmup(iterations = 3)
-@Measurement(iterations = 8)
+@Warmup(iterations = 2)
+@Measurement(iterations = 6)
 @Fork(value = 3, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xms6g", "-Xmx6g", "-XX:+AlwaysPreTouch"})
 public class StdioBenchmark {
     @Param({"1073741824", "1048576000"})
