@@ -9,6 +9,10 @@
 #   QUICK=1 bench/run-stdio.sh         a smoke run, ~3 minutes (numbers not for the doc)
 #   SKIP_INSTALL=1 bench/run-stdio.sh  use the forkless jar already in ~/.m2
 #   RESULTS=/tmp/r bench/run-stdio.sh  write somewhere else
+#   PARTS=concurrent bench/run-stdio.sh  only some parts (comma-separated: output, concurrent,
+#                                      pipeline; default all three); the other parts' result files
+#                                      in $RESULTS stay as they are, and this run's commands and
+#                                      machine record are appended to the existing ones
 #   JAVA=/path/to/bin/java ...         the JDK measured (default JDK 17)
 #
 # Same conventions as bench/run.sh: each number is made by one of the commands echoed below
@@ -23,7 +27,19 @@ results=${RESULTS:-$here/results}
 jdk17=${JDK17:-/usr/lib/jvm/java-17-openjdk-amd64}
 java=${JAVA:-$jdk17/bin/java}
 mkdir -p "$results"
-: >"$results/stdio-commands.txt"
+parts=${PARTS:-output,concurrent,pipeline} parts=${parts// /,}
+part() { [[ ,$parts, == *,$1,* ]]; }
+all=1
+for p in output concurrent pipeline; do part $p || all=0; done
+for p in ${parts//,/ }; do
+    [[ $p == output || $p == concurrent || $p == pipeline ]] ||
+        { echo "PARTS: unknown part '$p' (output, concurrent, pipeline)" >&2; exit 2; }
+done
+if ((all)); then
+    : >"$results/stdio-commands.txt"
+else
+    echo "# PARTS=$parts (appended; the commands above are from earlier runs)" >>"$results/stdio-commands.txt"
+fi
 
 # 1 GiB (a power of two) and 1000 MiB (not one: a doubling collector must trim at the end).
 sizes=1073741824,1048576000
@@ -63,6 +79,11 @@ commands_file=stdio-commands.txt machine_file=stdio-machine.txt
 source "$here/lib.sh"
 
 machine() {
+    if ((all)); then
+        : >"$results/stdio-machine.txt"
+    else
+        printf '\nPARTS=%s (appended; the lines above are from earlier runs)\n' "$parts" >>"$results/stdio-machine.txt"
+    fi
     {
         echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
         echo "nproc: $(nproc)"
@@ -78,7 +99,7 @@ machine() {
         echo "java: $java ($("$java" -version 2>&1 | sed -n 2p))"
         echo "jvm flags: $native $heap"
         echo "git: $(git -C "$root" rev-parse --short HEAD 2>/dev/null) $(git -C "$root" status --porcelain 2>/dev/null | grep -q . && echo '(with uncommitted changes)')"
-    } >"$results/stdio-machine.txt"
+    } >>"$results/stdio-machine.txt"
 }
 
 # Merges one-object JSON files into one JSON list, then removes them.
@@ -114,54 +135,60 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 # ---- 1. output() of 1 GiB / 1000 MiB: the C limit, then Forkless vs ProcessBuilder (JMH) --------
-files=() jfiles=()
-: >"$results/stdio-c.txt"
-: >"$results/stdio-output.log"
-for k in $(seq 1 "$rounds"); do
-    load "before output round $k"
-    run "$here/c/build/stdio_bench" --bytes "$sizes" --rounds "$c_runs" --warmup 1 \
-        --json "$tmp/c-$k.json" | tee -a "$results/stdio-c.txt"
-    files+=("$tmp/c-$k.json")
-    run "$java" -jar "$jar" 'dev.forkless.bench.StdioBenchmark' -jvm "$java" -jvmArgsAppend "$native $heap" \
-        -p "bytes=$sizes" -bm ss -tu ms -f 1 -wi "$wi" -i "$i" \
-        -rf json -rff "$tmp/output-$k.json" >>"$results/stdio-output.log" 2>&1 ||
-        { tail -40 "$results/stdio-output.log" >&2; exit 1; }
-    jfiles+=("$tmp/output-$k.json")
-done
-merge "$results/stdio-c.json" "${files[@]}"
-concat "$results/stdio-output.json" "${jfiles[@]}"
-grep -E '^Benchmark +\(|StdioBenchmark\.[A-Za-z]+ ' "$results/stdio-output.log" || true
+if part output; then
+    files=() jfiles=()
+    : >"$results/stdio-c.txt"
+    : >"$results/stdio-output.log"
+    for k in $(seq 1 "$rounds"); do
+        load "before output round $k"
+        run "$here/c/build/stdio_bench" --bytes "$sizes" --rounds "$c_runs" --warmup 1 \
+            --json "$tmp/c-$k.json" | tee -a "$results/stdio-c.txt"
+        files+=("$tmp/c-$k.json")
+        run "$java" -jar "$jar" 'dev.forkless.bench.StdioBenchmark' -jvm "$java" -jvmArgsAppend "$native $heap" \
+            -p "bytes=$sizes" -bm ss -tu ms -f 1 -wi "$wi" -i "$i" \
+            -rf json -rff "$tmp/output-$k.json" >>"$results/stdio-output.log" 2>&1 ||
+            { tail -40 "$results/stdio-output.log" >&2; exit 1; }
+        jfiles+=("$tmp/output-$k.json")
+    done
+    merge "$results/stdio-c.json" "${files[@]}"
+    concat "$results/stdio-output.json" "${jfiles[@]}"
+    grep -E '^Benchmark +\(|StdioBenchmark\.[A-Za-z]+ ' "$results/stdio-output.log" || true
+fi
 
 # ---- 2. 500 children at once, 1 MiB each: wall time and peak threads, fresh JVMs taking turns ----
-load "before concurrent"
-: >"$results/stdio-concurrent.txt"
-files=()
-for k in $(seq 1 "$conc_jvms"); do
-    for d in $conc_delays; do
-        for lib in forkless processBuilder nuprocess; do
-            # shellcheck disable=SC2086  # $heap is several flags
-            run "$java" "$native" $heap -cp "$jar" dev.forkless.bench.ConcurrentOutput --library "$lib" \
-                --children "$conc_children" --bytes "$conc_bytes" --delay-ms "$d" --warmup "$conc_warmup" \
-                --reps "$conc_reps" --json "$tmp/conc-$lib-$d-$k.json" | tee -a "$results/stdio-concurrent.txt"
-            files+=("$tmp/conc-$lib-$d-$k.json")
+if part concurrent; then
+    load "before concurrent"
+    : >"$results/stdio-concurrent.txt"
+    files=()
+    for k in $(seq 1 "$conc_jvms"); do
+        for d in $conc_delays; do
+            for lib in forkless processBuilder nuprocess; do
+                # shellcheck disable=SC2086  # $heap is several flags
+                run "$java" "$native" $heap -cp "$jar" dev.forkless.bench.ConcurrentOutput --library "$lib" \
+                    --children "$conc_children" --bytes "$conc_bytes" --delay-ms "$d" --warmup "$conc_warmup" \
+                    --reps "$conc_reps" --json "$tmp/conc-$lib-$d-$k.json" | tee -a "$results/stdio-concurrent.txt"
+                files+=("$tmp/conc-$lib-$d-$k.json")
+            done
         done
     done
-done
-merge "$results/stdio-concurrent.json" "${files[@]}"
+    merge "$results/stdio-concurrent.json" "${files[@]}"
+fi
 
 # ---- 3. head -c 1G /dev/zero | cat | wc -c: Forkless Pipeline vs startPipeline vs sh -c --------
-jfiles=()
-: >"$results/stdio-pipeline.log"
-for k in $(seq 1 "$pipe_rounds"); do
-    load "before pipeline round $k"
-    run "$java" -jar "$jar" 'dev.forkless.bench.PipelineBenchmark' -jvm "$java" -jvmArgsAppend "$native $heap" \
-        -p bytes=1073741824 -bm ss -tu ms -f 1 -wi "$pipe_wi" -i "$pipe_i" \
-        -rf json -rff "$tmp/pipeline-$k.json" >>"$results/stdio-pipeline.log" 2>&1 ||
-        { tail -40 "$results/stdio-pipeline.log" >&2; exit 1; }
-    jfiles+=("$tmp/pipeline-$k.json")
-done
-concat "$results/stdio-pipeline.json" "${jfiles[@]}"
-grep -E '^Benchmark +\(|PipelineBenchmark\.[A-Za-z]+ ' "$results/stdio-pipeline.log" || true
+if part pipeline; then
+    jfiles=()
+    : >"$results/stdio-pipeline.log"
+    for k in $(seq 1 "$pipe_rounds"); do
+        load "before pipeline round $k"
+        run "$java" -jar "$jar" 'dev.forkless.bench.PipelineBenchmark' -jvm "$java" -jvmArgsAppend "$native $heap" \
+            -p bytes=1073741824 -bm ss -tu ms -f 1 -wi "$pipe_wi" -i "$pipe_i" \
+            -rf json -rff "$tmp/pipeline-$k.json" >>"$results/stdio-pipeline.log" 2>&1 ||
+            { tail -40 "$results/stdio-pipeline.log" >&2; exit 1; }
+        jfiles+=("$tmp/pipeline-$k.json")
+    done
+    concat "$results/stdio-pipeline.json" "${jfiles[@]}"
+    grep -E '^Benchmark +\(|PipelineBenchmark\.[A-Za-z]+ ' "$results/stdio-pipeline.log" || true
+fi
 
 load after
 echo >&2

@@ -1,5 +1,6 @@
 package dev.forkless;
 
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -8,14 +9,20 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 import java.nio.ByteBuffer;
 import java.nio.channels.ReadableByteChannel;
 import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -207,6 +214,67 @@ class PipesTest {
         t.join(5000);
         assertFalse(t.isAlive());
         assertTrue(thrown.get() instanceof IOException, String.valueOf(thrown.get()));
+    }
+
+    /**
+     * Readers park rather than block: 32 virtual threads each wait on a cat's stdout before any
+     * input exists; the writers run on the same few carriers afterwards. A read that held its
+     * carrier would leave none for the writers, and the test would time out.
+     */
+    @Test
+    void virtualThreadReadsReleaseTheirCarriers() throws Throwable {
+        Assumptions.assumeTrue(Runtime.version().feature() >= 21, "virtual threads need JDK 21+");
+        MethodHandles.Lookup lookup = MethodHandles.publicLookup();
+        Class<?> builderClass = Class.forName("java.lang.Thread$Builder");
+        MethodHandle ofVirtual = lookup.findStatic(Thread.class, "ofVirtual",
+                MethodType.methodType(Class.forName("java.lang.Thread$Builder$OfVirtual")));
+        MethodHandle start = lookup.findVirtual(builderClass, "start", MethodType.methodType(Thread.class, Runnable.class));
+        int n = 32;
+        List<Child> children = new ArrayList<>();
+        List<Thread> threads = new ArrayList<>();
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        AtomicInteger ok = new AtomicInteger();
+        try {
+            for (int i = 0; i < n; i++) {
+                children.add(Command.of("cat").stdin(Stdio.piped()).stdout(Stdio.piped()).spawn());
+            }
+            Object builder = ofVirtual.invoke();
+            for (int i = 0; i < n; i++) {
+                Child c = children.get(i);
+                String expected = "child " + i;
+                threads.add((Thread) start.invoke(builder, (Runnable) () -> {
+                    try {
+                        if (new String(c.stdout().readAllBytes(), StandardCharsets.US_ASCII).equals(expected)) {
+                            ok.incrementAndGet();
+                        }
+                    } catch (Throwable t) {
+                        failure.set(t);
+                    }
+                }));
+            }
+            Thread.sleep(200); // every reader is parked on an empty pipe by now
+            for (int i = 0; i < n; i++) {
+                Child c = children.get(i);
+                byte[] line = ("child " + i).getBytes(StandardCharsets.US_ASCII);
+                threads.add((Thread) start.invoke(builder, (Runnable) () -> {
+                    try (OutputStream in = c.stdin()) {
+                        in.write(line);
+                    } catch (Throwable t) {
+                        failure.set(t);
+                    }
+                }));
+            }
+            for (Thread t : threads) {
+                t.join(30_000);
+                assertFalse(t.isAlive(), "a virtual thread is stuck: " + t);
+            }
+        } finally {
+            children.forEach(Child::close);
+        }
+        if (failure.get() != null) {
+            throw failure.get();
+        }
+        assertEquals(n, ok.get());
     }
 
     @Test
