@@ -2,13 +2,9 @@ package dev.forkless;
 
 import dev.forkless.internal.Native;
 import dev.forkless.internal.Reactor;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 
-import java.lang.invoke.MethodHandle;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.MethodType;
 import java.lang.ref.WeakReference;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -328,14 +324,7 @@ class ChildContractTest {
 
     @Test
     void virtualThreadsWaitWithoutPinningAnything() throws Throwable {
-        Assumptions.assumeTrue(Runtime.version().feature() >= 21, "virtual threads need JDK 21+");
-        MethodHandles.Lookup lookup = MethodHandles.publicLookup();
-        Class<?> builderClass = Class.forName("java.lang.Thread$Builder");
-        Class<?> ofVirtualClass = Class.forName("java.lang.Thread$Builder$OfVirtual");
-        MethodHandle ofVirtual = lookup.findStatic(Thread.class, "ofVirtual", MethodType.methodType(ofVirtualClass));
-        MethodHandle start = lookup.findVirtual(builderClass, "start",
-                MethodType.methodType(Thread.class, Runnable.class));
-        MethodHandle isVirtual = lookup.findVirtual(Thread.class, "isVirtual", MethodType.methodType(boolean.class));
+        VirtualThreads virtual = VirtualThreads.orSkip();
 
         int n = 32;
         List<Child> children = new ArrayList<>();
@@ -346,20 +335,19 @@ class ChildContractTest {
             for (int i = 0; i < n; i++) {
                 children.add(Command.of("/bin/sh", "-c", "sleep 0.3; exit " + i).spawn());
             }
-            Object builder = ofVirtual.invoke();
             for (int i = 0; i < n; i++) {
                 Child c = children.get(i);
                 int code = i;
                 Runnable wait = () -> {
                     try {
-                        if (c.waitFor().code().orElse(-1) == code && (boolean) isVirtual.invoke(Thread.currentThread())) {
+                        if (c.waitFor().code().orElse(-1) == code && virtual.inVirtualThread()) {
                             ok.incrementAndGet();
                         }
                     } catch (Throwable t) {
                         failure.set(t);
                     }
                 };
-                threads.add((Thread) start.invoke(builder, wait));
+                threads.add(virtual.start(wait));
             }
             for (Thread t : threads) {
                 t.join(30_000);

@@ -1,6 +1,5 @@
 package dev.forkless;
 
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -9,9 +8,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
-import java.lang.invoke.MethodHandle;
-import java.lang.invoke.MethodHandles;
-import java.lang.invoke.MethodType;
 import java.nio.ByteBuffer;
 import java.nio.channels.ReadableByteChannel;
 import java.nio.channels.WritableByteChannel;
@@ -223,12 +219,7 @@ class PipesTest {
      */
     @Test
     void virtualThreadReadsReleaseTheirCarriers() throws Throwable {
-        Assumptions.assumeTrue(Runtime.version().feature() >= 21, "virtual threads need JDK 21+");
-        MethodHandles.Lookup lookup = MethodHandles.publicLookup();
-        Class<?> builderClass = Class.forName("java.lang.Thread$Builder");
-        MethodHandle ofVirtual = lookup.findStatic(Thread.class, "ofVirtual",
-                MethodType.methodType(Class.forName("java.lang.Thread$Builder$OfVirtual")));
-        MethodHandle start = lookup.findVirtual(builderClass, "start", MethodType.methodType(Thread.class, Runnable.class));
+        VirtualThreads virtual = VirtualThreads.orSkip();
         int n = 32;
         List<Child> children = new ArrayList<>();
         List<Thread> threads = new ArrayList<>();
@@ -238,11 +229,10 @@ class PipesTest {
             for (int i = 0; i < n; i++) {
                 children.add(Command.of("cat").stdin(Stdio.piped()).stdout(Stdio.piped()).spawn());
             }
-            Object builder = ofVirtual.invoke();
             for (int i = 0; i < n; i++) {
                 Child c = children.get(i);
                 String expected = "child " + i;
-                threads.add((Thread) start.invoke(builder, (Runnable) () -> {
+                threads.add(virtual.start(() -> {
                     try {
                         if (new String(c.stdout().readAllBytes(), StandardCharsets.US_ASCII).equals(expected)) {
                             ok.incrementAndGet();
@@ -256,7 +246,7 @@ class PipesTest {
             for (int i = 0; i < n; i++) {
                 Child c = children.get(i);
                 byte[] line = ("child " + i).getBytes(StandardCharsets.US_ASCII);
-                threads.add((Thread) start.invoke(builder, (Runnable) () -> {
+                threads.add(virtual.start(() -> {
                     try (OutputStream in = c.stdin()) {
                         in.write(line);
                     } catch (Throwable t) {
