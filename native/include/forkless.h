@@ -150,6 +150,21 @@ int fl_process_wait(fl_process *p, int timeout_ms, fl_exit_status *status);
  * only then frees the handle. */
 void fl_process_close(fl_process *p);
 
+/* What a running child is doing now (the type is fl_stats: C has one namespace for typedefs and
+ * functions, and the function is fl_process_stats). */
+typedef struct fl_stats {
+    char state;          /* as in proc(5): 'R' running, 'S' sleeping, 'D' disk sleep, 'T' stopped, ... */
+    int threads;
+    int64_t user_usec;   /* CPU time so far, user mode (clock-tick resolution) */
+    int64_t system_usec; /* CPU time so far, kernel mode */
+    int64_t rss_kib;     /* resident set size now */
+} fl_stats;
+
+/* Fills *out with the child's current statistics (Linux: /proc/<pid>/stat, read while the child
+ * is known unreaped, so a recycled PID is never read as the child). 0; -ESRCH once the child has
+ * exited (reaped or not); -ENOSYS without procfs; other -errno. */
+int fl_process_stats(fl_process *p, fl_stats *out);
+
 /* Reaps every orphaned child that has exited; returns how many remain. */
 int fl_reap_orphans(void);
 

@@ -109,6 +109,7 @@ _Static_assert(J(EACCES) == EACCES && J(EEXIST) == EEXIST && J(ENOTDIR) == ENOTD
 _Static_assert(J(EISDIR) == EISDIR && J(EINVAL) == EINVAL && J(EMFILE) == EMFILE, "errno");
 _Static_assert(J(EAGAIN) == EAGAIN && J(ENOMEM) == ENOMEM, "errno");
 _Static_assert(J(EPIPE) == EPIPE && J(EIO) == EIO, "errno");
+_Static_assert(J(STATS_LENGTH) == 5, "stats0 out[]: state, threads, user, system, rss");
 /* fl_fd is a plain int descriptor on POSIX; the int[] fd map relies on it. */
 _Static_assert(sizeof(fl_fd) == sizeof(jint), "fl_fd must be an int on this platform");
 
@@ -281,6 +282,17 @@ static jint JNICALL wait0(JNIEnv *env, jclass cls, jlong handle, jint timeout_ms
         jlong values[6];
         status_values(&st, values);
         (*env)->SetLongArrayRegion(env, status, 0, 6, values);
+    }
+    return rc;
+}
+
+static jint JNICALL stats0(JNIEnv *env, jclass cls, jlong handle, jlongArray out) {
+    (void)cls;
+    fl_stats st;
+    int rc = fl_process_stats(to_process(handle), &st);
+    if (rc == 0) {
+        jlong values[5] = {st.state, st.threads, st.user_usec, st.system_usec, st.rss_kib};
+        (*env)->SetLongArrayRegion(env, out, 0, 5, values);
     }
     return rc;
 }
@@ -634,6 +646,7 @@ static const JNINativeMethod methods[] = {
     METHOD(spawn0, "([BIIZ[IIIII[I[J)I"),
     METHOD(wait0, "(JI[J)I"),
     METHOD(signal0, "(JI)I"),
+    METHOD(stats0, "(J[J)I"),
     METHOD(close0, "(J)V"),
     METHOD(processFd0, "(J)I"),
     METHOD(reapOrphans0, "()I"),

@@ -19,6 +19,7 @@ import java.nio.channels.WritableByteChannel;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -436,6 +437,125 @@ public final class Child implements AutoCloseable {
             throw released;
         } finally {
             Reference.reachabilityFence(this);
+        }
+    }
+
+    /**
+     * What the child is doing now: state, CPU time so far, resident memory, threads (Linux: read
+     * from {@code /proc/<pid>/stat} while the child is known not to be reaped, so a recycled PID is
+     * never reported as this child).
+     *
+     * @return the statistics, or empty once the child has exited (reaped or not)
+     * @throws IllegalStateException after {@link #close()}
+     * @throws UncheckedIOException if they cannot be read (no procfs: {@code ENOSYS})
+     */
+    public Optional<ProcessStats> stats() {
+        ensureOpen();
+        try {
+            long[] v = new long[Native.STATS_LENGTH];
+            int rc = process.stats(v);
+            if (rc == -Native.ESRCH) {
+                return Optional.empty();
+            }
+            if (rc < 0) {
+                throw new UncheckedIOException(new Native.ErrnoException(
+                        "statistics of child " + pid + " (" + program + ")", -rc));
+            }
+            return Optional.of(new ProcessStats((char) v[0], (int) v[1], Duration.ofNanos(v[2] * 1000),
+                    Duration.ofNanos(v[3] * 1000), v[4] * 1024));
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /**
+     * The processes the child has started, and theirs, as the system sees them now (parent links
+     * in {@code /proc}). Only while the child runs: its descendants are found through its PID,
+     * which is checked to still be this child before and after the walk. A grandchild whose parent
+     * has exited is re-parented (to init or a subreaper) and no longer appears; whole-tree control
+     * that survives that needs a process group or a cgroup.
+     *
+     * @return the descendants, children first as the JDK orders them; empty once the child has
+     *     exited
+     * @throws IllegalStateException after {@link #close()}
+     */
+    public List<ProcessHandle> descendants() {
+        ensureOpen();
+        try {
+            if (!isAlive()) {
+                return List.of();
+            }
+            List<ProcessHandle> all = ProcessHandle.of(pid).map(h -> h.descendants().toList()).orElse(List.of());
+            return isAlive() ? all : List.of();
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /**
+     * Stops the child gracefully: {@link Signal#TERM}, then {@link Signal#KILL} if it has not
+     * exited within {@code grace}; see {@link #terminate(Signal, Duration)}.
+     *
+     * @param grace how long to wait after the first signal
+     * @return how it ended and which way
+     * @throws IllegalStateException after {@link #close()}
+     */
+    public Termination terminate(Duration grace) {
+        return terminate(Signal.TERM, grace);
+    }
+
+    /**
+     * Stops the child gracefully: sends {@code first}, waits up to {@code grace} for it to exit,
+     * then sends {@link Signal#KILL} and waits for that. Only the child is signalled, not the
+     * processes it started. If the calling thread is interrupted during the grace period the
+     * {@code KILL} is sent at once (the child is still stopped; the interrupt status is kept).
+     *
+     * @param first the polite signal, e.g. {@link Signal#TERM}, {@link Signal#INT}
+     * @param grace how long to wait after it; zero or negative kills at once after sending it
+     * @return the exit status and whether the child had already exited, stopped after
+     *     {@code first}, or was killed
+     * @throws IllegalStateException after {@link #close()}
+     * @throws UncheckedIOException if the status is lost ({@code ECHILD}, see {@link #waitFor()})
+     */
+    public Termination terminate(Signal first, Duration grace) {
+        Objects.requireNonNull(first, "first");
+        Objects.requireNonNull(grace, "grace");
+        ensureOpen();
+        Optional<ExitStatus> done = tryWait();
+        if (done.isPresent()) {
+            return new Termination(done.get(), Termination.Way.ALREADY_EXITED);
+        }
+        boolean interrupted = false;
+        if (kill(first)) {
+            try {
+                done = waitFor(grace);
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        } else {
+            done = tryWait(); // exited between the check and the signal
+        }
+        try {
+            if (done.isPresent()) {
+                return new Termination(done.get(), Termination.Way.STOPPED);
+            }
+            kill(Signal.KILL);
+            ExitStatus st;
+            for (;;) {
+                try {
+                    st = waitFor();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            // A child that exited of its own accord just as KILL was due is not "killed".
+            return new Termination(st, st.signal().orElse(null) == Signal.KILL
+                    ? Termination.Way.KILLED : Termination.Way.STOPPED);
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
         }
     }
 

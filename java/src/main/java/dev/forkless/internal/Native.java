@@ -166,6 +166,8 @@ public final class Native {
 
     /** Length of the {@code out} array of {@link #spawn}: handle, pid, failed step. */
     public static final int SPAWN_OUT_LENGTH = 3;
+    /** Length of {@link #stats}'s out[]. */
+    public static final int STATS_LENGTH = 5;
     /** Length of the {@code status} array of {@link #waitFor}. */
     public static final int STATUS_LENGTH = 6;
     /** Index in a status array: {@link #EXITED} or {@link #SIGNALED}. */
@@ -230,6 +232,8 @@ public final class Native {
     private static native int wait0(long handle, int timeoutMillis, long[] status);
 
     private static native int signal0(long handle, int sig);
+
+    private static native int stats0(long handle, long[] out);
 
     private static native void close0(long handle);
 
@@ -328,6 +332,18 @@ public final class Native {
      */
     public static int signal(long handle, int sig) {
         return signal0(handle, sig);
+    }
+
+    /**
+     * Live statistics of a running child ({@code fl_process_stats}).
+     *
+     * @param handle a live handle
+     * @param out at least {@link #STATS_LENGTH} long: state (a character), threads, user and
+     *     system CPU microseconds, RSS in KiB
+     * @return 0; -ESRCH once the child has exited; -ENOSYS without procfs; other -errno
+     */
+    public static int stats(long handle, long[] out) {
+        return stats0(handle, out);
     }
 
     /**

@@ -119,6 +119,22 @@ public final class NativeProcess {
     }
 
     /**
+     * {@code fl_process_stats}.
+     *
+     * @param out at least {@link Native#STATS_LENGTH} long
+     * @return 0, -ESRCH once exited, other -errno
+     * @throws IllegalStateException after {@link #release()}
+     */
+    public int stats(long[] out) {
+        long h = enter();
+        try {
+            return Native.stats(h, out);
+        } finally {
+            leave();
+        }
+    }
+
+    /**
      * {@code fl_reactor_add}: hands the process to a reactor, which keeps a reference of its own
      * (it still reaps the child after {@link #release()}).
      *
