@@ -48,41 +48,20 @@ source "$here/lib.sh"
 
 machine() {
     {
-        echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-        echo "nproc: $(nproc)"
-        echo "kernel: $(uname -r)"
-        echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" \
-            "($(grep -qw hypervisor /proc/cpuinfo && echo 'virtual machine' || echo 'bare metal'))"
-        echo "memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
+        machine_head
         echo "glibc: $(getconf GNU_LIBC_VERSION)"
         echo "io_uring_disabled: $(cat /proc/sys/kernel/io_uring_disabled 2>/dev/null || echo n/a)"
-        echo "ulimit -n: soft $(ulimit -Sn), hard $(ulimit -Hn) (the JVM raises its soft limit to the hard one)"
+        machine_nofile
         echo "ulimit -u: $(ulimit -u); pid_max: $(cat /proc/sys/kernel/pid_max)"
-        echo "java: $java ($("$java" -version 2>&1 | sed -n 2p))"
-        echo "git: $(git -C "$root" rev-parse --short HEAD 2>/dev/null) $(git -C "$root" status --porcelain 2>/dev/null | grep -q . && echo '(with uncommitted changes)')"
+        echo "java: $java ($(java_version "$java"))"
+        machine_git
     } >"$results/reactor-machine.txt"
-}
-
-
-# Merges one-object JSON files into one JSON list, then removes them.
-merge() { # out files...
-    local out=$1
-    shift
-    python3 -c 'import json, sys
-out, files = sys.argv[1], sys.argv[2:]
-json.dump([json.load(open(f)) for f in files], open(out, "w"), separators=(",", ":"))' "$out" "$@"
-    rm -f "$@"
 }
 
 # ---- build -------------------------------------------------------------------------------------
 machine
 load before
-if [[ ${SKIP_INSTALL:-0} != 1 ]]; then
-    run mvn -B -q -f "$root/pom.xml" -DskipTests -DskipNar install
-fi
-run make -s -C "$here/c" stamp
-run mvn -B -q -f "$here/jmh/pom.xml" package
-jar=$here/jmh/target/benchmarks.jar
+build stamp
 stamp=$here/c/build/exit_stamp
 
 # Both backends must really be what they are called: an io_uring request that the kernel refuses
@@ -134,19 +113,17 @@ merge "$results/reactor-latency.json" "${files[@]}"
 # ---- 3. Throughput of spawn + onExit, 1/2/8/64 children in flight, against the peers ------------
 load "before throughput"
 thr() { # log json forks warmup-iterations iterations libraries
-    run "$java" -jar "$jar" 'dev.forkless.bench.ReactorThroughput' -jvm "$java" -jvmArgsAppend "$native" \
+    : >"$1"
+    run_logged "$1" "$java" -jar "$jar" 'dev.forkless.bench.ReactorThroughput' -jvm "$java" -jvmArgsAppend "$native" \
         -p "library=$6" -p inFlight=1,2,8,64 -bm thrpt -tu s -f "$3" -wi "$4" -w "$w" -i "$5" -r "$r" \
-        -rf json -rff "$2" >"$1" 2>&1 || { tail -40 "$1" >&2; exit 1; }
+        -rf json -rff "$2"
     grep -E '^Benchmark +\(|ReactorThroughput\.spawnAndWatch ' "$1" || true
 }
 thr "$results/reactor-throughput.log" "$tmp/thr-main.json" "$forks" "$wi" "$i" \
     forkless-epoll,forkless-io_uring,processBuilder,ztexec,commonsexec
 thr "$results/reactor-throughput-nuprocess.log" "$tmp/thr-nuprocess.json" "$nu_forks" "$nu_wi" "$nu_i" nuprocess
 # One JSON list for both runs (JMH pretty-prints; one line is a third of the size).
-python3 -c 'import json, sys
-out, files = sys.argv[1], sys.argv[2:]
-json.dump([e for f in files for e in json.load(open(f))], open(out, "w"), separators=(",", ":"))' \
-    "$results/reactor-throughput.json" "$tmp/thr-main.json" "$tmp/thr-nuprocess.json"
+concat "$results/reactor-throughput.json" "$tmp/thr-main.json" "$tmp/thr-nuprocess.json"
 
 load after
 echo >&2

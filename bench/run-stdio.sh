@@ -85,52 +85,22 @@ machine() {
         printf '\nPARTS=%s (appended; the lines above are from earlier runs)\n' "$parts" >>"$results/stdio-machine.txt"
     fi
     {
-        echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-        echo "nproc: $(nproc)"
-        echo "kernel: $(uname -r)"
-        echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" \
-            "($(grep -qw hypervisor /proc/cpuinfo && echo 'virtual machine' || echo 'bare metal'))"
-        echo "memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
-        echo "thp: $(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || echo n/a)"
+        machine_head
+        machine_thp
         echo "pipe-max-size: $(cat /proc/sys/fs/pipe-max-size) (default pipe capacity 64 KiB)"
         echo "glibc: $(getconf GNU_LIBC_VERSION)"
         echo "coreutils: $(head --version | sed -n 1p)"
-        echo "ulimit -n: soft $(ulimit -Sn), hard $(ulimit -Hn) (the JVM raises its soft limit to the hard one)"
-        echo "java: $java ($("$java" -version 2>&1 | sed -n 2p))"
+        machine_nofile
+        echo "java: $java ($(java_version "$java"))"
         echo "jvm flags: $native $heap"
-        echo "git: $(git -C "$root" rev-parse --short HEAD 2>/dev/null) $(git -C "$root" status --porcelain 2>/dev/null | grep -q . && echo '(with uncommitted changes)')"
+        machine_git
     } >>"$results/stdio-machine.txt"
-}
-
-# Merges one-object JSON files into one JSON list, then removes them.
-merge() { # out files...
-    local out=$1
-    shift
-    python3 -c 'import json, sys
-out, files = sys.argv[1], sys.argv[2:]
-json.dump([json.load(open(f)) for f in files], open(out, "w"), separators=(",", ":"))' "$out" "$@"
-    rm -f "$@"
-}
-
-# Concatenates JMH JSON lists (one per round) into one list on one line, then removes them.
-concat() { # out files...
-    local out=$1
-    shift
-    python3 -c 'import json, sys
-out, files = sys.argv[1], sys.argv[2:]
-json.dump([e for f in files for e in json.load(open(f))], open(out, "w"), separators=(",", ":"))' "$out" "$@"
-    rm -f "$@"
 }
 
 # ---- build -------------------------------------------------------------------------------------
 machine
 load before
-if [[ ${SKIP_INSTALL:-0} != 1 ]]; then
-    run mvn -B -q -f "$root/pom.xml" -DskipTests -DskipNar install
-fi
-run make -s -C "$here/c" stdio
-run mvn -B -q -f "$here/jmh/pom.xml" package
-jar=$here/jmh/target/benchmarks.jar
+build stdio
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -144,10 +114,9 @@ if part output; then
         run "$here/c/build/stdio_bench" --bytes "$sizes" --rounds "$c_runs" --warmup 1 \
             --json "$tmp/c-$k.json" | tee -a "$results/stdio-c.txt"
         files+=("$tmp/c-$k.json")
-        run "$java" -jar "$jar" 'dev.forkless.bench.StdioBenchmark' -jvm "$java" -jvmArgsAppend "$native $heap" \
-            -p "bytes=$sizes" -bm ss -tu ms -f 1 -wi "$wi" -i "$i" \
-            -rf json -rff "$tmp/output-$k.json" >>"$results/stdio-output.log" 2>&1 ||
-            { tail -40 "$results/stdio-output.log" >&2; exit 1; }
+        run_logged "$results/stdio-output.log" "$java" -jar "$jar" 'dev.forkless.bench.StdioBenchmark' \
+            -jvm "$java" -jvmArgsAppend "$native $heap" -p "bytes=$sizes" -bm ss -tu ms -f 1 -wi "$wi" -i "$i" \
+            -rf json -rff "$tmp/output-$k.json"
         jfiles+=("$tmp/output-$k.json")
     done
     merge "$results/stdio-c.json" "${files[@]}"
@@ -180,10 +149,9 @@ if part pipeline; then
     : >"$results/stdio-pipeline.log"
     for k in $(seq 1 "$pipe_rounds"); do
         load "before pipeline round $k"
-        run "$java" -jar "$jar" 'dev.forkless.bench.PipelineBenchmark' -jvm "$java" -jvmArgsAppend "$native $heap" \
-            -p bytes=1073741824 -bm ss -tu ms -f 1 -wi "$pipe_wi" -i "$pipe_i" \
-            -rf json -rff "$tmp/pipeline-$k.json" >>"$results/stdio-pipeline.log" 2>&1 ||
-            { tail -40 "$results/stdio-pipeline.log" >&2; exit 1; }
+        run_logged "$results/stdio-pipeline.log" "$java" -jar "$jar" 'dev.forkless.bench.PipelineBenchmark' \
+            -jvm "$java" -jvmArgsAppend "$native $heap" -p bytes=1073741824 -bm ss -tu ms -f 1 -wi "$pipe_wi" \
+            -i "$pipe_i" -rf json -rff "$tmp/pipeline-$k.json"
         jfiles+=("$tmp/pipeline-$k.json")
     done
     concat "$results/stdio-pipeline.json" "${jfiles[@]}"

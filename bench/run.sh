@@ -34,19 +34,12 @@ source "$here/lib.sh"
 
 machine() {
     {
-        echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-        echo "nproc: $(nproc)"
-        echo "kernel: $(uname -r)"
-        echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" \
-            "(family $(grep -m1 'cpu family' /proc/cpuinfo | cut -d: -f2 | tr -d ' ')," \
-            "model $(grep -m1 '^model[[:space:]]*:' /proc/cpuinfo | cut -d: -f2 | tr -d ' ')," \
-            "$(grep -qw hypervisor /proc/cpuinfo && echo 'virtual machine' || echo 'bare metal'))"
-        echo "memory: $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo)"
+        machine_head model
         echo "glibc: $(getconf GNU_LIBC_VERSION)"
-        echo "thp: $(cat /sys/kernel/mm/transparent_hugepage/enabled 2>/dev/null || echo n/a)"
-        echo "jdk17: $("$jdk17/bin/java" -version 2>&1 | sed -n 2p)"
-        echo "jdk25: $("$jdk25/bin/java" -version 2>&1 | sed -n 2p)"
-        echo "git: $(git -C "$root" rev-parse --short HEAD 2>/dev/null) $(git -C "$root" status --porcelain 2>/dev/null | grep -q . && echo '(with uncommitted changes)')"
+        machine_thp
+        echo "jdk17: $(java_version "$jdk17/bin/java")"
+        echo "jdk25: $(java_version "$jdk25/bin/java")"
+        machine_git
     } >"$results/machine.txt"
 }
 
@@ -54,12 +47,7 @@ machine() {
 # ---- build -------------------------------------------------------------------------------------
 machine
 load before
-if [[ ${SKIP_INSTALL:-0} != 1 ]]; then
-    run mvn -B -q -f "$root/pom.xml" -DskipTests -DskipNar install
-fi
-run make -s -C "$here/c"
-run mvn -B -q -f "$here/jmh/pom.xml" package
-jar=$here/jmh/target/benchmarks.jar
+build
 
 # ---- C: the limit, and the reference methods -----------------------------------------------------
 run "$here/c/build/spawn_bench" --iters "$c_iters" --warmup "$c_warmup" --rounds "$c_rounds" \
@@ -69,11 +57,11 @@ run "$here/c/build/spawn_bench" --iters "$c_iters" --warmup "$c_warmup" --rounds
 jmh() { # name java extra-jvm-args
     local name=$1 java=$2 extra=$3
     load "before $name"
-    run "$jdk17/bin/java" -jar "$jar" 'dev.forkless.bench.SpawnBenchmark' \
+    : >"$results/jmh-$name.log"
+    run_logged "$results/jmh-$name.log" "$jdk17/bin/java" -jar "$jar" 'dev.forkless.bench.SpawnBenchmark' \
         -jvm "$java" -jvmArgsAppend "--enable-native-access=ALL-UNNAMED${extra:+ $extra}" \
         -bm sample -tu us -f "$forks" -wi "$wi" -w "$w" -i "$i" -r "$r" \
-        -rf json -rff "$results/jmh-$name.json" >"$results/jmh-$name.log" 2>&1 ||
-        { tail -40 "$results/jmh-$name.log" >&2; exit 1; }
+        -rf json -rff "$results/jmh-$name.json"
     # JMH pretty-prints; the same JSON on one line is a third of the size (the raw histograms stay).
     python3 -c 'import json, sys; p = sys.argv[1]; d = json.load(open(p)); json.dump(d, open(p, "w"), separators=(",", ":"))' \
         "$results/jmh-$name.json"

@@ -16,50 +16,16 @@ machine's load at that moment; the interval then also covers load that moved bet
 
 Usage: summarize.py RESULTS_DIR [--out FILE]
 """
-import json
 import os
-import random
-import statistics
 import sys
 
-BOOT = 4000
-
-
-def pct(sorted_vals, q):
-    """q in 0..100 of a sorted list of (value, count) pairs, nearest rank on the expanded list."""
-    total = sum(c for _, c in sorted_vals)
-    if total == 0:
-        return float("nan")
-    rank = q / 100.0 * (total - 1)
-    seen = 0
-    for v, c in sorted_vals:
-        if seen + c > rank:
-            return v
-        seen += c
-    return sorted_vals[-1][0]
-
-
-class Dist:
-    """One method/benchmark: its percentiles (µs) and its block medians (µs)."""
-
-    def __init__(self, name, p, blocks, n):
-        self.name, self.p, self.blocks, self.n = name, p, blocks, n
-
-    @property
-    def p50(self):
-        return self.p[50]
-
-    def spread(self):
-        return "−%.0f%% / +%.0f%%" % (100 * (1 - self.p[25] / self.p50), 100 * (self.p[75] / self.p50 - 1))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchstats import Dist, load, main, pct, ratio  # noqa: E402
 
 
 def load_jmh(path):
     out = {}
-    if not os.path.exists(path):
-        return out
-    with open(path) as f:
-        data = json.load(f)
-    for entry in data:
+    for entry in load(path) or []:
         name = entry["benchmark"].rsplit(".", 1)[-1]
         pm = entry["primaryMetric"]
         unit = pm["scoreUnit"]
@@ -89,47 +55,20 @@ def load_jmh(path):
 
 def load_c(path):
     out = {}
-    if not os.path.exists(path):
+    data = load(path)
+    if data is None:
         return out, None
-    with open(path) as f:
-        data = json.load(f)
     for name, m in data["methods"].items():
         p = {10: m["p10"], 25: m["p25"], 50: m["p50"], 75: m["p75"], 90: m["p90"]}
         out[name] = Dist(name, p, m["round_p50"], m["n"])
     return out, data
 
 
-def ratio(a, b, rng):
-    """p50(a)/p50(b) and a bootstrap 95% interval over block medians."""
-    r = a.p50 / b.p50
-    if len(a.blocks) < 2 or len(b.blocks) < 2:
-        return r, float("nan"), float("nan")
-    rs = []
-    for _ in range(BOOT):
-        ma = statistics.median(rng.choices(a.blocks, k=len(a.blocks)))
-        mb = statistics.median(rng.choices(b.blocks, k=len(b.blocks)))
-        rs.append(ma / mb)
-    rs.sort()
-    return r, rs[int(0.025 * BOOT)], rs[int(0.975 * BOOT) - 1]
-
-
-def main():
-    args = sys.argv[1:]
-    if not args:
-        raise SystemExit(__doc__)
-    d = args[0]
-    out_path = None
-    if "--out" in args:
-        out_path = args[args.index("--out") + 1]
-    rng = random.Random(20240611)
-
+def tables(w, d, rng):
     jmh = {k: load_jmh(os.path.join(d, "jmh-%s.json" % k))
            for k in ("jdk17-small", "jdk17-4g", "jdk25-small", "jdk25-4g")}
     c_small, c_small_meta = load_c(os.path.join(d, "c-small.json"))
     c_4g, c_4g_meta = load_c(os.path.join(d, "c-4g.json"))
-
-    lines = []
-    w = lines.append
 
     # ---- absolute numbers -------------------------------------------------------------------
     w("### Per-call time, µs (median, and p25/p75 relative to it)")
@@ -225,12 +164,6 @@ def main():
               % (f, meta["forkless_strategy"], meta["touch_gib"], meta["vmrss_kib"],
                  meta.get("forkless_spawn_only_p50", float("nan"))))
 
-    text = "\n".join(lines) + "\n"
-    if out_path:
-        with open(out_path, "w") as f:
-            f.write(text)
-    sys.stdout.write(text)
-
 
 if __name__ == "__main__":
-    main()
+    main(__doc__, tables)

@@ -7,23 +7,21 @@ Inputs (in the results directory, all optional):
   reactor-throughput.json   JMH -rf json of ReactorThroughput (Throughput mode, ops = children)
   reactor-machine.txt       printed at the end
 
-Intervals are 95% bootstrap intervals, as in summarize.py (4000 resamples, fixed seed):
+Intervals are 95% bootstrap intervals, as in benchstats.py (4000 resamples, fixed seed):
 - live children: over the fresh JVMs (5 per library in a full run: a coarse interval);
 - latency: over rounds (50 consecutive children of one variant). A ratio ProcessBuilder/Forkless
   pairs the rounds that ran side by side in the same JVM (same round index, same run) and
   resamples the pairs; the point estimate is p50/p50 of all samples;
-- throughput: over JMH measurement iterations (all forks), unpaired, as summarize.ratio().
+- throughput: over JMH measurement iterations (all forks), unpaired, as benchstats.ratio().
 
 Usage: summarize_reactor.py RESULTS_DIR [--out FILE]
 """
-import json
 import os
-import random
 import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from summarize import BOOT, Dist, ratio  # noqa: E402  (the spawn tables' bootstrap)
+from benchstats import BOOT, Dist, load, main, mid_range, nearest, ratio, sample_dist  # noqa: E402
 
 LAT_TARGET_US = 100.0
 PEERS = ("processBuilder", "nuprocess", "ztexec", "commonsexec")
@@ -43,20 +41,6 @@ VARIANT_LABEL = {
 }
 
 
-def load(path):
-    if not os.path.exists(path):
-        return None
-    with open(path) as f:
-        return json.load(f)
-
-
-def nearest(sorted_vals, q):
-    """q in 0..1, nearest rank."""
-    if not sorted_vals:
-        return float("nan")
-    return sorted_vals[int(round(q * (len(sorted_vals) - 1)))]
-
-
 def block_medians(ns, size):
     return [statistics.median(ns[i:i + size]) for i in range(0, len(ns), size)]
 
@@ -65,13 +49,6 @@ def boot(stat, n, rng):
     """95% interval of stat(indices) over BOOT resamples of range(n)."""
     rs = sorted(stat([rng.randrange(n) for _ in range(n)]) for _ in range(BOOT))
     return rs[int(0.025 * BOOT)], rs[int(0.975 * BOOT) - 1]
-
-
-def mid_range(vals, fmt):
-    vals = sorted(vals)
-    if len(vals) == 1 or fmt % vals[0] == fmt % vals[-1]:
-        return fmt % vals[0]
-    return (fmt + " (" + fmt + "–" + fmt + ")") % (statistics.median(vals), vals[0], vals[-1])
 
 
 def fmt_ratio(r, lo, hi):
@@ -322,11 +299,7 @@ def throughput_section(w, data, rng):
         pm = e["primaryMetric"]
         if pm["scoreUnit"] != "ops/s":
             raise SystemExit("reactor-throughput.json: unexpected unit %s (run with -bm thrpt -tu s)" % pm["scoreUnit"])
-        blocks = [float(x) for fork in pm["rawData"] for x in fork]
-        s = sorted(blocks)
-        p = {q: nearest(s, q / 100.0) for q in (10, 25, 50, 75, 90)}
-        p[50] = statistics.median(s)
-        d = Dist(e["params"]["library"], p, blocks, len(blocks))
+        d = sample_dist(e["params"]["library"], [float(x) for fork in pm["rawData"] for x in fork])
         d.score, d.error = float(pm["score"]), float(pm["scoreError"])
         cells[(int(e["params"]["inFlight"]), e["params"]["library"])] = d
         meta = e
@@ -399,31 +372,11 @@ def throughput_section(w, data, rng):
     w("")
 
 
-def main():
-    args = sys.argv[1:]
-    if not args:
-        raise SystemExit(__doc__)
-    d = args[0]
-    out_path = args[args.index("--out") + 1] if "--out" in args else None
-    rng = random.Random(20240611)
-    lines = []
-    w = lines.append
+def tables(w, d, rng):
     live_section(w, load(os.path.join(d, "reactor-live.json")), rng)
     latency_section(w, load(os.path.join(d, "reactor-latency.json")), rng)
     throughput_section(w, load(os.path.join(d, "reactor-throughput.json")), rng)
-    mpath = os.path.join(d, "reactor-machine.txt")
-    if os.path.exists(mpath):
-        w("### Machine")
-        w("")
-        w("```")
-        w(open(mpath).read().rstrip("\n"))
-        w("```")
-    text = "\n".join(lines) + "\n"
-    if out_path:
-        with open(out_path, "w") as f:
-            f.write(text)
-    sys.stdout.write(text)
 
 
 if __name__ == "__main__":
-    main()
+    main(__doc__, tables, "reactor-machine.txt")

@@ -10,20 +10,18 @@ Inputs (in the results directory, all optional):
 
 Every sample is one whole run (one child, one pipeline, or one batch of 500 children), so the
 blocks of the bootstrap are single runs: a ratio is median / median, its 95% interval comes from
-resampling each side's runs with replacement (4000 resamples, fixed seed), as summarize.ratio().
+resampling each side's runs with replacement (4000 resamples, fixed seed), as benchstats.ratio().
 Speed ratios are time ratios turned over: "Forkless / ProcessBuilder 1.20x" means Forkless takes
 1/1.20 of ProcessBuilder's time (higher = Forkless faster).
 
 Usage: summarize_stdio.py RESULTS_DIR [--out FILE]
 """
-import json
 import os
-import random
 import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from summarize import Dist, ratio  # noqa: E402  (the spawn tables' bootstrap)
+from benchstats import load, main, mid_range, ratio, sample_dist as dist  # noqa: E402
 
 GIB = 1024 ** 3
 C_METHODS = ("communicate", "communicate-reuse", "communicate-scratch")
@@ -41,26 +39,6 @@ LABEL = {
     "processBuilder": "ProcessBuilder + a reader thread each",
     "nuprocess": "NuProcess 3.0.0",
 }
-
-
-def load(path):
-    if not os.path.exists(path):
-        return None
-    with open(path) as f:
-        return json.load(f)
-
-
-def nearest(sorted_vals, q):
-    return sorted_vals[int(round(q * (len(sorted_vals) - 1)))]
-
-
-def dist(name, vals):
-    s = sorted(vals)
-    p = {q: nearest(s, q / 100.0) for q in (10, 25, 75, 90)}
-    p[50] = statistics.median(s)
-    d = Dist(name, p, list(vals), len(vals))
-    d.min, d.max = s[0], s[-1]
-    return d
 
 
 def fmt_x(r, lo, hi):
@@ -242,11 +220,7 @@ def concurrent_section(w, runs, rng):
 
 
 def mid(vals):
-    vals = sorted(vals)
-    m = statistics.median(vals)
-    if vals[0] == vals[-1]:
-        return "%d" % vals[0]
-    return "%.0f (%d–%d)" % (m, vals[0], vals[-1])
+    return mid_range(vals, "%d", "%.0f")
 
 
 # ---- 3. pipeline --------------------------------------------------------------------------------
@@ -276,31 +250,11 @@ def pipeline_section(w, jmh, rng):
     w("")
 
 
-def main():
-    args = sys.argv[1:]
-    if not args:
-        raise SystemExit(__doc__)
-    d = args[0]
-    out_path = args[args.index("--out") + 1] if "--out" in args else None
-    rng = random.Random(20240611)
-    lines = []
-    w = lines.append
+def tables(w, d, rng):
     output_section(w, load(os.path.join(d, "stdio-output.json")), load(os.path.join(d, "stdio-c.json")), rng)
     concurrent_section(w, load(os.path.join(d, "stdio-concurrent.json")), rng)
     pipeline_section(w, load(os.path.join(d, "stdio-pipeline.json")), rng)
-    mpath = os.path.join(d, "stdio-machine.txt")
-    if os.path.exists(mpath):
-        w("### Machine")
-        w("")
-        w("```")
-        w(open(mpath).read().rstrip("\n"))
-        w("```")
-    text = "\n".join(lines) + "\n"
-    if out_path:
-        with open(out_path, "w") as f:
-            f.write(text)
-    sys.stdout.write(text)
 
 
 if __name__ == "__main__":
-    main()
+    main(__doc__, tables, "stdio-machine.txt")

@@ -35,28 +35,18 @@
 #include <sys/mman.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "forkless.h"
 
 extern char **environ;
 
+const char *bench_name = "spawn_bench";
 static const char *program = "/bin/true";
 static int devnull = -1;
 /* forkless only: how long fl_spawn itself took in the current call (the rest is wait + close) */
 static int64_t last_spawn_ns;
-
-static int64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void die(const char *what, int err) {
-    fprintf(stderr, "spawn_bench: %s: %s\n", what, strerror(err));
-    exit(2);
-}
 
 static int check_status(int status) {
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
@@ -69,7 +59,7 @@ static int check_status(int status) {
 static void wait_pid(pid_t pid) {
     int status;
     while (waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) die("waitpid", errno);
+        if (errno != EINTR) bench_die("waitpid", errno);
     }
     check_status(status);
 }
@@ -91,16 +81,16 @@ static void run_forkless(void) {
     o.nfds = 3;
     fl_process *p = NULL;
     fl_spawn_error e = {0};
-    int64_t t0 = now_ns();
+    int64_t t0 = bench_now_ns();
     int rc = fl_spawn(&o, &p, &e);
-    last_spawn_ns = now_ns() - t0;
+    last_spawn_ns = bench_now_ns() - t0;
     if (rc < 0) {
         fprintf(stderr, "spawn_bench: fl_spawn: step %s: %s\n", fl_step_name(e.step), strerror(-rc));
         exit(2);
     }
     fl_exit_status st;
     rc = fl_process_wait(p, -1, &st);
-    if (rc != 1) die("fl_process_wait", -rc);
+    if (rc != 1) bench_die("fl_process_wait", -rc);
     if (st.kind != FL_EXITED || st.code != 0) {
         fprintf(stderr, "spawn_bench: forkless child: kind %d code %d\n", st.kind, st.code);
         exit(2);
@@ -120,14 +110,14 @@ static void child_exec(void) {
 
 static void run_fork(void) {
     pid_t pid = fork();
-    if (pid < 0) die("fork", errno);
+    if (pid < 0) bench_die("fork", errno);
     if (pid == 0) child_exec();
     wait_pid(pid);
 }
 
 static void run_vfork(void) {
     pid_t pid = vfork();
-    if (pid < 0) die("vfork", errno);
+    if (pid < 0) bench_die("vfork", errno);
     if (pid == 0) child_exec();
     wait_pid(pid);
 }
@@ -142,7 +132,7 @@ static void run_posix_spawn(void) {
     pid_t pid;
     int rc = posix_spawn(&pid, program, &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0) die("posix_spawn", rc);
+    if (rc != 0) bench_die("posix_spawn", rc);
     wait_pid(pid);
 }
 
@@ -151,8 +141,8 @@ struct method {
     void (*run)(void);
     int enabled;
     int iters;       /* measured calls in total */
-    int64_t *ns;     /* iters samples */
-    int64_t *spawn_ns; /* forkless only: the fl_spawn part of each sample */
+    double *ns;      /* iters samples, ns */
+    double *spawn_ns; /* forkless only: the fl_spawn part of each sample, ns */
     int n;
     double *round_p50;
     int nrounds;
@@ -168,26 +158,15 @@ static struct method methods[] = {
 
 /* ---- statistics ----------------------------------------------------------------------------- */
 
-static int cmp_i64(const void *a, const void *b) {
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return (x > y) - (x < y);
-}
+/* Percentile q (0..100) of sorted ns samples v[0..n), in µs. (The samples are whole nanoseconds,
+ * exact in a double.) */
+static double pct_us(const double *v, int n, double q) { return bench_pct(v, n, q) / 1000.0; }
 
-/* Percentile q (0..100) of sorted v[0..n), linear interpolation between closest ranks, in µs. */
-static double pct_us(const int64_t *v, int n, double q) {
-    if (n == 0) return 0;
-    double pos = q / 100.0 * (n - 1);
-    int lo = (int)pos;
-    int hi = lo + 1 < n ? lo + 1 : lo;
-    double frac = pos - lo;
-    return ((double)v[lo] + frac * (double)(v[hi] - v[lo])) / 1000.0;
-}
-
-static double median_us(int64_t *v, int n) {
-    int64_t *tmp = malloc(sizeof *tmp * (size_t)n);
-    if (tmp == NULL) die("malloc", ENOMEM);
+static double median_us(const double *v, int n) {
+    double *tmp = malloc(sizeof *tmp * (size_t)n);
+    if (tmp == NULL) bench_die("malloc", ENOMEM);
     memcpy(tmp, v, sizeof *tmp * (size_t)n);
-    qsort(tmp, (size_t)n, sizeof *tmp, cmp_i64);
+    bench_sort(tmp, n);
     double m = pct_us(tmp, n, 50);
     free(tmp);
     return m;
@@ -199,7 +178,7 @@ static void touch_memory(double gib) {
     if (gib <= 0) return;
     size_t len = (size_t)(gib * 1024.0 * 1024.0 * 1024.0);
     char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (m == MAP_FAILED) die("mmap (touch)", errno);
+    if (m == MAP_FAILED) bench_die("mmap (touch)", errno);
     /* One write per 4 KiB page; no transparent huge pages, like a JVM heap by default
      * (-XX:-UseTransparentHugePages), so the page tables really have one entry per page. */
     madvise(m, len, MADV_NOHUGEPAGE);
@@ -270,20 +249,10 @@ int main(int argc, char **argv) {
     if (optind != argc || iters < 1 || rounds < 1 || warmup < 0) usage();
     if (fork_iters < 0) fork_iters = iters;
 
-    for (char *save = NULL, *tok = strtok_r(methods_arg, ",", &save); tok != NULL;
-         tok = strtok_r(NULL, ",", &save)) {
-        int found = 0;
-        for (int i = 0; i < NMETHODS; i++) {
-            if (strcmp(methods[i].name, tok) == 0) methods[i].enabled = found = 1;
-        }
-        if (!found) {
-            fprintf(stderr, "spawn_bench: unknown method '%s'\n", tok);
-            usage();
-        }
-    }
+    bench_enable(methods_arg, methods, NMETHODS, sizeof methods[0], offsetof(struct method, enabled), usage);
 
     devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
-    if (devnull < 0) die("open /dev/null", errno);
+    if (devnull < 0) bench_die("open /dev/null", errno);
 
     touch_memory(touch_gib);
 
@@ -295,7 +264,7 @@ int main(int argc, char **argv) {
         m->ns = calloc((size_t)m->iters, sizeof *m->ns);
         m->spawn_ns = calloc((size_t)m->iters, sizeof *m->spawn_ns);
         m->round_p50 = calloc((size_t)m->nrounds, sizeof *m->round_p50);
-        if (m->ns == NULL || m->spawn_ns == NULL || m->round_p50 == NULL) die("calloc", ENOMEM);
+        if (m->ns == NULL || m->spawn_ns == NULL || m->round_p50 == NULL) bench_die("calloc", ENOMEM);
         /* fork with a big touched heap is slow: warm it up a little only */
         int w = m->iters < iters ? (warmup < 5 ? warmup : 5) : warmup;
         for (int k = 0; k < w; k++) m->run();
@@ -309,10 +278,10 @@ int main(int argc, char **argv) {
             int from = (int)((int64_t)m->iters * r / m->nrounds);
             int to = (int)((int64_t)m->iters * (r + 1) / m->nrounds);
             for (int k = from; k < to; k++) {
-                int64_t t0 = now_ns();
+                int64_t t0 = bench_now_ns();
                 m->run();
-                m->ns[k] = now_ns() - t0;
-                m->spawn_ns[k] = last_spawn_ns;
+                m->ns[k] = (double)(bench_now_ns() - t0);
+                m->spawn_ns[k] = (double)last_spawn_ns;
             }
             m->round_p50[r] = median_us(m->ns + from, to - from);
             m->n = to;
@@ -331,13 +300,13 @@ int main(int argc, char **argv) {
     if (methods[0].enabled) {
         /* the spawn part alone: fl_spawn returns once the child has called execve */
         struct method *m = &methods[0];
-        qsort(m->spawn_ns, (size_t)m->n, sizeof *m->spawn_ns, cmp_i64);
+        bench_sort(m->spawn_ns, m->n);
         spawn_p50 = pct_us(m->spawn_ns, m->n, 50);
     }
     for (int i = 0; i < NMETHODS; i++) {
         struct method *m = &methods[i];
         if (!m->enabled) continue;
-        qsort(m->ns, (size_t)m->n, sizeof *m->ns, cmp_i64);
+        bench_sort(m->ns, m->n);
         printf("%-12s %7d %10.1f %10.1f %10.1f %10.1f %10.1f\n", m->name, m->n,
                pct_us(m->ns, m->n, 10), pct_us(m->ns, m->n, 25), pct_us(m->ns, m->n, 50),
                pct_us(m->ns, m->n, 75), pct_us(m->ns, m->n, 90));
@@ -349,8 +318,7 @@ int main(int argc, char **argv) {
     }
 
     if (json != NULL) {
-        FILE *f = fopen(json, "w");
-        if (f == NULL) die(json, errno);
+        FILE *f = bench_fopen(json);
         fprintf(f, "{\n  \"label\": \"%s\",\n  \"program\": \"%s\",\n  \"touch_gib\": %.3f,\n"
                    "  \"vmrss_kib\": %ld,\n  \"kernel\": \"%s\",\n  \"forkless_strategy\": \"%s\",\n"
                    "  \"unit\": \"us\",\n  \"forkless_spawn_only_p50\": %.2f,\n  \"methods\": {",
@@ -362,12 +330,12 @@ int main(int argc, char **argv) {
             if (!m->enabled) continue;
             fprintf(f, "%s\n    \"%s\": {\"n\": %d, \"p10\": %.2f, \"p25\": %.2f, \"p50\": %.2f, "
                        "\"p75\": %.2f, \"p90\": %.2f, \"min\": %.2f, \"max\": %.2f,\n"
-                       "      \"round_p50\": [",
+                       "      \"round_p50\": ",
                     first ? "" : ",", m->name, m->n, pct_us(m->ns, m->n, 10),
                     pct_us(m->ns, m->n, 25), pct_us(m->ns, m->n, 50), pct_us(m->ns, m->n, 75),
                     pct_us(m->ns, m->n, 90), pct_us(m->ns, m->n, 0), pct_us(m->ns, m->n, 100));
-            for (int r = 0; r < m->nrounds; r++) fprintf(f, "%s%.2f", r ? ", " : "", m->round_p50[r]);
-            fprintf(f, "]}");
+            bench_json_list(f, m->round_p50, m->nrounds, "%.2f", ", ");
+            fprintf(f, "}");
             first = 0;
         }
         fprintf(f, "\n  }\n}\n");

@@ -45,27 +45,17 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "forkless.h"
 
 #define MAX_SIZES 8
 #define INITIAL_CAP ((size_t)64 << 10)
 
+const char *bench_name = "stdio_bench";
 static const char *program = "head";
 static fl_fd devnull = -1;
-
-static int64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static void die(const char *what, int err) {
-    fprintf(stderr, "stdio_bench: %s: %s\n", what, strerror(err));
-    exit(2);
-}
 
 /* The reused buffer of communicate-reuse and communicate-scratch. */
 static void *kept_buf;
@@ -81,7 +71,7 @@ static void kept_append(size_t *len, const void *src, size_t n) {
         size_t ncap = kept_cap ? kept_cap : INITIAL_CAP;
         while (ncap < *len + n) ncap *= 2;
         void *nb = realloc(kept_buf, ncap);
-        if (nb == NULL) die("realloc", ENOMEM);
+        if (nb == NULL) bench_die("realloc", ENOMEM);
         kept_buf = nb;
         kept_cap = ncap;
     }
@@ -100,9 +90,9 @@ static size_t run_once(uint64_t bytes, int mode, int64_t *cpu_us) {
 
     fl_fd outp[2], errp[2];
     int rc = fl_fd_pipe(outp);
-    if (rc < 0) die("fl_fd_pipe", -rc);
+    if (rc < 0) bench_die("fl_fd_pipe", -rc);
     rc = fl_fd_pipe(errp);
-    if (rc < 0) die("fl_fd_pipe", -rc);
+    if (rc < 0) bench_die("fl_fd_pipe", -rc);
     fl_fd_map map[3] = {{0, devnull}, {1, outp[1]}, {2, errp[1]}};
     fl_spawn_options o = {0};
     o.program = program;
@@ -123,7 +113,7 @@ static size_t run_once(uint64_t bytes, int mode, int64_t *cpu_us) {
     void *buf;
     size_t cap;
     if (mode == SCRATCHED) {
-        if (scratch == NULL && (scratch = malloc(SCRATCH)) == NULL) die("malloc", ENOMEM);
+        if (scratch == NULL && (scratch = malloc(SCRATCH)) == NULL) bench_die("malloc", ENOMEM);
         buf = scratch;
         cap = SCRATCH;
     } else if (reuse && kept_buf != NULL) {
@@ -132,7 +122,7 @@ static size_t run_once(uint64_t bytes, int mode, int64_t *cpu_us) {
     } else {
         cap = INITIAL_CAP;
         buf = malloc(cap);
-        if (buf == NULL) die("malloc", ENOMEM);
+        if (buf == NULL) bench_die("malloc", ENOMEM);
     }
     char errbuf[4096];
     fl_io out = {.fd = outp[0], .buf = buf, .len = cap};
@@ -140,7 +130,7 @@ static size_t run_once(uint64_t bytes, int mode, int64_t *cpu_us) {
     while (!(out.done && err.done)) {
         rc = fl_communicate(NULL, &out, &err, -1, -1);
         if (rc == -EINTR) continue;
-        if (rc < 0) die("fl_communicate", -rc);
+        if (rc < 0) bench_die("fl_communicate", -rc);
         if (mode == SCRATCHED) {
             if (out.pos == out.len || (out.done && out.pos > 0)) {
                 kept_append(&kept_len, out.buf, out.pos);
@@ -149,14 +139,14 @@ static size_t run_once(uint64_t bytes, int mode, int64_t *cpu_us) {
         } else if (!out.done && out.pos == out.len) {
             size_t ncap = out.len * 2;
             void *nb = realloc(out.buf, ncap);
-            if (nb == NULL) die("realloc", ENOMEM);
+            if (nb == NULL) bench_die("realloc", ENOMEM);
             out.buf = nb;
             out.len = ncap;
         }
         if (!err.done && err.pos == err.len) err.pos = 0; /* keep nothing of stderr */
     }
-    if (out.err) die("read stdout", out.err);
-    if (err.err) die("read stderr", err.err);
+    if (out.err) bench_die("read stdout", out.err);
+    if (err.err) bench_die("read stderr", err.err);
     if (mode == SCRATCHED && out.pos > 0) { /* the rest, if the loop ended with both done */
         kept_append(&kept_len, out.buf, out.pos);
         out.pos = 0;
@@ -165,7 +155,7 @@ static size_t run_once(uint64_t bytes, int mode, int64_t *cpu_us) {
 
     fl_exit_status st;
     rc = fl_process_wait(p, -1, &st);
-    if (rc != 1) die("fl_process_wait", rc < 0 ? -rc : EINVAL);
+    if (rc != 1) bench_die("fl_process_wait", rc < 0 ? -rc : EINVAL);
     if (st.kind != FL_EXITED || st.code != 0) {
         fprintf(stderr, "stdio_bench: child: kind %d code %d\n", st.kind, st.code);
         exit(2);
@@ -207,19 +197,6 @@ static struct method methods[] = {
     {"communicate-scratch", SCRATCHED, 0},
 };
 #define NMETHODS ((int)(sizeof methods / sizeof methods[0]))
-
-static int cmp_dbl(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double pct(const double *sorted, int n, double q) {
-    if (n == 0) return 0;
-    double pos = q / 100.0 * (n - 1);
-    int lo = (int)pos;
-    int hi = lo + 1 < n ? lo + 1 : lo;
-    return sorted[lo] + (pos - lo) * (sorted[hi] - sorted[lo]);
-}
 
 static double self_cpu_ms(void) {
     struct rusage ru;
@@ -271,27 +248,17 @@ int main(int argc, char **argv) {
         if (nsizes == MAX_SIZES) usage();
         sizes[nsizes++] = strtoull(tok, NULL, 10);
     }
-    for (char *save = NULL, *tok = strtok_r(methods_arg, ",", &save); tok != NULL;
-         tok = strtok_r(NULL, ",", &save)) {
-        int found = 0;
-        for (int i = 0; i < NMETHODS; i++) {
-            if (strcmp(methods[i].name, tok) == 0) methods[i].enabled = found = 1;
-        }
-        if (!found) {
-            fprintf(stderr, "stdio_bench: unknown method '%s'\n", tok);
-            usage();
-        }
-    }
+    bench_enable(methods_arg, methods, NMETHODS, sizeof methods[0], offsetof(struct method, enabled), usage);
     if (nsizes == 0) usage();
 
     int rc = fl_fd_open("/dev/null", FL_OPEN_READ, 0, &devnull);
-    if (rc < 0) die("open /dev/null", -rc);
+    if (rc < 0) bench_die("open /dev/null", -rc);
 
     /* ms[method][size][round], and the child's CPU time and ours per run */
     double *ms = calloc((size_t)NMETHODS * nsizes * rounds, sizeof *ms);
     double *child_cpu = calloc((size_t)NMETHODS * nsizes * rounds, sizeof *ms);
     double *self_cpu = calloc((size_t)NMETHODS * nsizes * rounds, sizeof *ms);
-    if (ms == NULL || child_cpu == NULL || self_cpu == NULL) die("calloc", ENOMEM);
+    if (ms == NULL || child_cpu == NULL || self_cpu == NULL) bench_die("calloc", ENOMEM);
 #define AT(a, m, s, r) (a)[((size_t)(m) * nsizes + (s)) * rounds + (r)]
 
     for (int r = -warmup; r < rounds; r++) {
@@ -301,9 +268,9 @@ int main(int argc, char **argv) {
             for (int s = 0; s < nsizes; s++) {
                 int64_t cpu_us = 0;
                 double c0 = self_cpu_ms();
-                int64_t t0 = now_ns();
+                int64_t t0 = bench_now_ns();
                 run_once(sizes[s], methods[m].mode, &cpu_us);
-                double t = (now_ns() - t0) / 1e6;
+                double t = (bench_now_ns() - t0) / 1e6;
                 if (r >= 0) {
                     AT(ms, m, s, r) = t;
                     AT(child_cpu, m, s, r) = cpu_us / 1e3;
@@ -326,22 +293,21 @@ int main(int argc, char **argv) {
         if (!methods[m].enabled) continue;
         for (int s = 0; s < nsizes; s++) {
             memcpy(tmp, &AT(ms, m, s, 0), sizeof *tmp * (size_t)rounds);
-            qsort(tmp, (size_t)rounds, sizeof *tmp, cmp_dbl);
-            double p50 = pct(tmp, rounds, 50);
+            bench_sort(tmp, rounds);
+            double p50 = bench_pct(tmp, rounds, 50);
             double sc = 0, cc = 0;
             for (int r = 0; r < rounds; r++) {
                 sc += AT(self_cpu, m, s, r);
                 cc += AT(child_cpu, m, s, r);
             }
             printf("%-20s %11llu %9.1f %9.1f %9.1f %9.1f %8.2f %11.1f %11.1f\n", methods[m].name,
-                   (unsigned long long)sizes[s], pct(tmp, rounds, 10), p50, pct(tmp, rounds, 90),
+                   (unsigned long long)sizes[s], bench_pct(tmp, rounds, 10), p50, bench_pct(tmp, rounds, 90),
                    tmp[0], sizes[s] / 1073741824.0 / (p50 / 1e3), sc / rounds, cc / rounds);
         }
     }
 
     if (json != NULL) {
-        FILE *f = fopen(json, "w");
-        if (f == NULL) die(json, errno);
+        FILE *f = bench_fopen(json);
         fprintf(f, "{\"harness\":\"stdio_bench\",\"label\":\"%s\",\"program\":\"%s\",\"kernel\":\"%s\","
                    "\"forkless_strategy\":\"%s\",\"rounds\":%d,\"warmup\":%d,\"unit\":\"ms\",\"methods\":{",
                 label, program, un.release, fl_spawn_strategy_name(fl_spawn_strategy_current()),
@@ -352,13 +318,13 @@ int main(int argc, char **argv) {
             fprintf(f, "%s\"%s\":{", first ? "" : ",", methods[m].name);
             first = 0;
             for (int s = 0; s < nsizes; s++) {
-                fprintf(f, "%s\"%llu\":{\"ms\":[", s ? "," : "", (unsigned long long)sizes[s]);
-                for (int r = 0; r < rounds; r++) fprintf(f, "%s%.3f", r ? "," : "", AT(ms, m, s, r));
-                fprintf(f, "],\"self_cpu_ms\":[");
-                for (int r = 0; r < rounds; r++) fprintf(f, "%s%.1f", r ? "," : "", AT(self_cpu, m, s, r));
-                fprintf(f, "],\"child_cpu_ms\":[");
-                for (int r = 0; r < rounds; r++) fprintf(f, "%s%.1f", r ? "," : "", AT(child_cpu, m, s, r));
-                fprintf(f, "]}");
+                fprintf(f, "%s\"%llu\":{\"ms\":", s ? "," : "", (unsigned long long)sizes[s]);
+                bench_json_list(f, &AT(ms, m, s, 0), rounds, "%.3f", ",");
+                fprintf(f, ",\"self_cpu_ms\":");
+                bench_json_list(f, &AT(self_cpu, m, s, 0), rounds, "%.1f", ",");
+                fprintf(f, ",\"child_cpu_ms\":");
+                bench_json_list(f, &AT(child_cpu, m, s, 0), rounds, "%.1f", ",");
+                fprintf(f, "}");
             }
             fprintf(f, "}");
         }

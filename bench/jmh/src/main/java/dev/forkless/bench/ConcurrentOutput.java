@@ -16,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -127,10 +128,7 @@ public final class ConcurrentOutput {
                 library.equals("forkless") ? ", reactor " + Forkless.reactorBackend() : "", baseline, baselineOs));
         for (int r = 0; r < warmup + reps; r++) {
             boolean warm = r < warmup;
-            for (int i = 0; i < 2; i++) {
-                System.gc();
-                Thread.sleep(150);
-            }
+            Stats.settle();
             int before = mx.getThreadCount();
             long beforeOs = Stats.procStatus("Threads");
             Sampler s = new Sampler(mx, childrenFile);
@@ -146,20 +144,13 @@ public final class ConcurrentOutput {
                     warm ? "warm-up" : "rep    ", warm ? r + 1 : r - warmup + 1, ns / 1e6, before, peak, beforeOs,
                     s.maxOs, s.maxChildren, s.families);
             System.out.println(line);
-            StringBuilder f = new StringBuilder("{");
-            String sep = "";
-            for (Map.Entry<String, Integer> e : s.families.entrySet()) {
-                f.append(sep).append(Stats.jsonString(e.getKey())).append(':').append(e.getValue());
-                sep = ",";
-            }
-            f.append('}');
             repJson.add(String.format("{\"warmup\":%s,\"ms\":%.3f,\"java_threads_before\":%d,\"java_threads_peak\":%d,"
                             + "\"os_threads_before\":%d,\"os_threads_peak\":%d,\"children_peak\":%d,"
                             + "\"families_at_peak\":%s}",
-                    warm, ns / 1e6, before, peak, beforeOs, s.maxOs, s.maxChildren, f));
+                    warm, ns / 1e6, before, peak, beforeOs, s.maxOs, s.maxChildren, Stats.jsonObject(s.families)));
         }
         if (json != null) {
-            try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(Path.of(json), StandardCharsets.UTF_8))) {
+            try (PrintWriter w = Stats.jsonWriter(json)) {
                 w.printf("{\"harness\":\"ConcurrentOutput\",\"library\":%s,\"backend\":%s,\"children\":%d,\"bytes\":%d,"
                                 + "\"delay_ms\":%d,\"argv\":%s,\"vm\":%s,\"java\":%s,\"jvm_args\":%s,\"baseline_java_threads\":%d,"
                                 + "\"baseline_os_threads\":%d,\"reps\":[%s]}%n",
@@ -215,11 +206,7 @@ public final class ConcurrentOutput {
                         root = root.getParent();
                     }
                     int k = root.enumerate(all, true);
-                    Map<String, Integer> fam = new TreeMap<>();
-                    for (int i = 0; i < k; i++) {
-                        fam.merge(ExitLatency.family(all[i].getName()), 1, Integer::sum);
-                    }
-                    families = fam;
+                    families = Stats.families(Arrays.asList(all).subList(0, k));
                 }
                 try {
                     Thread.sleep(2);

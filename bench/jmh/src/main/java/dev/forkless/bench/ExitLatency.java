@@ -204,7 +204,7 @@ public final class ExitLatency {
         if (t == me) {
             return Long.MIN_VALUE;
         }
-        threadNames.get(variant).merge(family(t.getName()), 1, Integer::sum);
+        threadNames.get(variant).merge(Stats.family(t.getName()), 1, Integer::sum);
         String s = new String(Files.readAllBytes(file), StandardCharsets.US_ASCII).trim();
         long exitedAt = Long.parseLong(s);
         return callbackNanos - exitedAt;
@@ -214,11 +214,6 @@ public final class ExitLatency {
         if (!done.tryAcquire(10, TimeUnit.SECONDS)) {
             throw new IllegalStateException(variant + ": no exit callback within 10 s");
         }
-    }
-
-    /** "ForkJoinPool.commonPool-worker-3" -> "ForkJoinPool.commonPool-worker-N". */
-    static String family(String name) {
-        return name.replaceAll("\\d+", "N");
     }
 
     private void report(Map<String, long[]> res, int samples, int warmup, int round, long pauseUs,
@@ -263,7 +258,7 @@ public final class ExitLatency {
         if (json == null) {
             return;
         }
-        try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(Path.of(json), StandardCharsets.UTF_8))) {
+        try (PrintWriter w = Stats.jsonWriter(json)) {
             w.printf("{\"harness\":\"ExitLatency\",\"unit\":\"ns\",\"backend\":%s,\"vm\":%s,\"java\":%s,"
                             + "\"common_pool_parallelism\":%d,\"samples\":%d,\"warmup\":%d,\"round\":%d,\"pause_us\":%d,"
                             + "\"child_delay_us\":%d,\"seconds\":%.1f,\"variants\":{",
@@ -272,13 +267,6 @@ public final class ExitLatency {
                     samples, warmup, round, pauseUs, childDelayUs, secs);
             String sep = "";
             for (String v : VARIANTS) {
-                StringBuilder th = new StringBuilder("{");
-                String s2 = "";
-                for (Map.Entry<String, Integer> e : threadNames.get(v).entrySet()) {
-                    th.append(s2).append(Stats.jsonString(e.getKey())).append(':').append(e.getValue());
-                    s2 = ",";
-                }
-                th.append('}');
                 StringBuilder ns = new StringBuilder("[");
                 long[] arr = res.get(v);
                 for (int i = 0; i < arr.length; i++) {
@@ -286,7 +274,7 @@ public final class ExitLatency {
                 }
                 ns.append(']');
                 w.printf("%s%s:{\"dropped\":%d,\"callback_threads\":%s,\"ns\":%s}", sep, Stats.jsonString(v),
-                        dropped.get(v), th, ns);
+                        dropped.get(v), Stats.jsonObject(threadNames.get(v)), ns);
                 sep = ",";
             }
             w.println("}}");

@@ -9,9 +9,6 @@ import dev.forkless.Stdio;
 import java.io.File;
 import java.io.PrintWriter;
 import java.lang.management.ManagementFactory;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -57,31 +54,19 @@ public final class LiveChildren {
         final Map<String, Integer> threadFamilies;
 
         Point(String name) throws InterruptedException {
-            for (int i = 0; i < 2; i++) {
-                System.gc();
-                Thread.sleep(150);
-            }
+            Stats.settle();
             this.name = name;
             this.javaThreads = ManagementFactory.getThreadMXBean().getThreadCount();
             this.osThreads = Stats.procStatus("Threads");
             this.heapUsed = ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed();
             this.rssKiB = Stats.procStatus("VmRSS");
-            this.threadFamilies = new TreeMap<>();
-            for (Thread t : Thread.getAllStackTraces().keySet()) {
-                threadFamilies.merge(ExitLatency.family(t.getName()), 1, Integer::sum);
-            }
+            this.threadFamilies = Stats.families(Thread.getAllStackTraces().keySet());
         }
 
         String json() {
-            StringBuilder f = new StringBuilder("{");
-            String sep = "";
-            for (Map.Entry<String, Integer> e : threadFamilies.entrySet()) {
-                f.append(sep).append(Stats.jsonString(e.getKey())).append(':').append(e.getValue());
-                sep = ",";
-            }
-            f.append('}');
             return String.format("{\"java_threads\":%d,\"os_threads\":%d,\"heap_used\":%d,\"rss_kib\":%d,"
-                    + "\"thread_families\":%s}", javaThreads, osThreads, heapUsed, rssKiB, f);
+                    + "\"thread_families\":%s}", javaThreads, osThreads, heapUsed, rssKiB,
+                    Stats.jsonObject(threadFamilies));
         }
 
         String line() {
@@ -180,7 +165,7 @@ public final class LiveChildren {
                 (live.heapUsed - warm.heapUsed) / (double) n, (live.rssKiB - warm.rssKiB) / (double) n);
         System.out.printf("  thread families that grew (live vs fresh): %s%n", grown(fresh, live));
         if (json != null) {
-            try (PrintWriter w = new PrintWriter(Files.newBufferedWriter(Path.of(json), StandardCharsets.UTF_8))) {
+            try (PrintWriter w = Stats.jsonWriter(json)) {
                 w.printf("{\"harness\":\"LiveChildren\",\"library\":%s,\"backend\":%s,\"children\":%d,\"vm\":%s,"
                                 + "\"java\":%s,\"spawn_ms\":%.1f,\"fresh\":%s,\"warm\":%s,\"live\":%s,\"after\":%s}%n",
                         Stats.jsonString(library), Stats.jsonString(backend), n,

@@ -1,16 +1,19 @@
 package dev.forkless.bench;
 
 import java.io.IOException;
+import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
+import java.util.TreeMap;
 
 /**
- * Small statistics and I/O helpers shared by the plain (non-JMH) harnesses, {@link ExitLatency}
- * and {@link LiveChildren}. The intervals are computed the way {@code bench/summarize.py} does:
+ * Small statistics and I/O helpers shared by the plain (non-JMH) harnesses, {@link ExitLatency},
+ * {@link LiveChildren} and {@link ConcurrentOutput}. The intervals are computed the way {@code bench/summarize.py} does:
  * a bootstrap over blocks (rounds), not single samples, because samples taken in one round share
  * the machine's load of that moment; fixed seed, 4000 resamples, 2.5% and 97.5% quantiles.
  */
@@ -100,6 +103,44 @@ final class Stats {
             return -1;
         }
         return -1;
+    }
+
+    /** Two {@code System.gc()}, 150 ms apart, then another 150 ms: a settled heap and idle threads. */
+    static void settle() throws InterruptedException {
+        for (int i = 0; i < 2; i++) {
+            System.gc();
+            Thread.sleep(150);
+        }
+    }
+
+    /** "ForkJoinPool.commonPool-worker-3" -> "ForkJoinPool.commonPool-worker-N". */
+    static String family(String threadName) {
+        return threadName.replaceAll("\\d+", "N");
+    }
+
+    /** How many of the threads there are per {@link #family}, sorted by family. */
+    static Map<String, Integer> families(Iterable<Thread> threads) {
+        Map<String, Integer> out = new TreeMap<>();
+        for (Thread t : threads) {
+            out.merge(family(t.getName()), 1, Integer::sum);
+        }
+        return out;
+    }
+
+    /** {@code {"name":count,...}} in the map's order. */
+    static String jsonObject(Map<String, Integer> counts) {
+        StringBuilder b = new StringBuilder("{");
+        String sep = "";
+        for (Map.Entry<String, Integer> e : counts.entrySet()) {
+            b.append(sep).append(jsonString(e.getKey())).append(':').append(e.getValue());
+            sep = ",";
+        }
+        return b.append('}').toString();
+    }
+
+    /** A UTF-8 writer to the file at path (created or truncated). */
+    static PrintWriter jsonWriter(String path) throws IOException {
+        return new PrintWriter(Files.newBufferedWriter(Path.of(path), StandardCharsets.UTF_8));
     }
 
     static String jsonString(String s) {
