@@ -137,6 +137,13 @@ typedef struct fl_exit_status {
  * (whether or not it was reaped): a recycled PID is never signalled. sig 0 only checks. */
 int fl_process_signal(fl_process *p, int sig);
 
+/* Sends sig to the child's whole process group (the child must lead it: spawned with
+ * FL_SPAWN_NEW_PROCESS_GROUP or FL_SPAWN_NEW_SESSION, else -EINVAL). Only while the child is not
+ * reaped, so the group ID is surely still the child's; -ESRCH after that, even if members of the
+ * group still run. Limits: a member that moved to another group or session (setsid, as daemons
+ * do) is not reached, and once the leader is gone the group cannot be named safely. 0 if sent. */
+int fl_process_signal_group(fl_process *p, int sig);
+
 /* Waits up to timeout_ms (< 0: forever, 0: just check). Returns 1 and fills *status (may be NULL)
  * once the child has exited (every later call returns the same status), 0 on timeout, -EINTR if a
  * signal handler interrupted the wait (the caller keeps its own deadline), -ECHILD if something

@@ -297,6 +297,12 @@ static jint JNICALL stats0(JNIEnv *env, jclass cls, jlong handle, jlongArray out
     return rc;
 }
 
+static jint JNICALL signalGroup0(JNIEnv *env, jclass cls, jlong handle, jint sig) {
+    (void)env;
+    (void)cls;
+    return fl_process_signal_group(to_process(handle), sig);
+}
+
 static jint JNICALL signal0(JNIEnv *env, jclass cls, jlong handle, jint sig) {
     (void)env;
     (void)cls;
@@ -647,6 +653,7 @@ static const JNINativeMethod methods[] = {
     METHOD(wait0, "(JI[J)I"),
     METHOD(signal0, "(JI)I"),
     METHOD(stats0, "(J[J)I"),
+    METHOD(signalGroup0, "(JI)I"),
     METHOD(close0, "(J)V"),
     METHOD(processFd0, "(J)I"),
     METHOD(reapOrphans0, "()I"),

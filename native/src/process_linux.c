@@ -23,6 +23,7 @@
  * race for the same status.
  */
 #include <errno.h>
+#include <signal.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -216,6 +217,44 @@ int fl_process_signal(fl_process *p, int sig) {
     }
     pthread_mutex_unlock(&p->lock);
     return (int)rc;
+}
+
+int fl_process_signal_group(fl_process *p, int sig) {
+    if (p == NULL || sig < 0 || sig >= 65) return -EINVAL;
+    pthread_mutex_lock(&p->lock);
+    int rc;
+    if (p->reaped || p->lost) {
+        rc = -ESRCH;
+    } else {
+        /* Unreaped while we hold the lock: the PID cannot have been recycled, and neither can
+         * the group ID it leads (the kernel never hands out a PID still in use as a PGID). A
+         * zombie leader still names its group; its members may well be running. Unless someone
+         * else's waitpid(-1) stole the reap: that is checked first. */
+        rc = 0;
+        if (p->pidfd >= 0) {
+            long r = FL_SYS4(SYS_pidfd_send_signal, p->pidfd, 0, NULL, 0);
+            if (r == -ESRCH) rc = -ESRCH; /* a zombie answers 0; only a reaped process ESRCH */
+        } else {
+            siginfo_t si;
+            memset(&si, 0, sizeof si);
+            if (FL_SYS5(SYS_waitid, P_PID, p->pid, &si, WEXITED | WNOWAIT | WNOHANG, NULL) == -ECHILD) {
+                p->lost = 1;
+                rc = -ESRCH;
+            }
+        }
+        pid_t pgid = rc < 0 ? -1 : getpgid((pid_t)p->pid);
+        if (rc < 0) {
+            /* stolen: nothing to signal safely */
+        } else if (pgid < 0) {
+            rc = -errno;
+        } else if (pgid != (pid_t)p->pid) {
+            rc = -EINVAL; /* not a group leader: signalling its group would hit others */
+        } else {
+            rc = kill(-pgid, sig) == 0 ? 0 : -errno;
+        }
+    }
+    pthread_mutex_unlock(&p->lock);
+    return rc;
 }
 
 static void destroy(fl_process *p) {

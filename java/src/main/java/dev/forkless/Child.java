@@ -441,6 +441,57 @@ public final class Child implements AutoCloseable {
     }
 
     /**
+     * Sends {@link Signal#KILL} to the child's whole process group; see {@link #killTree(Signal)}.
+     *
+     * @return true if sent; false if the child had already exited and been reaped
+     * @throws IllegalStateException if the child does not lead its own process group, or after
+     *     {@link #close()}
+     */
+    public boolean killTree() {
+        return killTree(Signal.KILL);
+    }
+
+    /**
+     * Sends a signal to every process in the child's process group: the child and whatever it
+     * started that stayed in the group (forks, pipelines, a shell's jobs). The child must lead its
+     * own group: spawned with {@link Command#newProcessGroup()} or {@link Command#newSession()} (or
+     * {@link CloseAction#KILL_TREE}).
+     *
+     * <p>The group is signalled only while the child is not reaped, so its number is surely still
+     * the child's group and never someone else's. Limits of process groups, which a cgroup-based
+     * tree kill will lift: a descendant that moved to another group or session (a daemon calling
+     * {@code setsid}, a nested {@code newProcessGroup}) is not reached, and once the child itself
+     * has exited and been reaped the group can no longer be named (its remaining members run on).
+     *
+     * @param signal the signal
+     * @return true if sent; false if the child had already exited and been reaped
+     * @throws IllegalStateException if the child does not lead its own process group, or after
+     *     {@link #close()}
+     * @throws UncheckedIOException if the system refuses
+     */
+    public boolean killTree(Signal signal) {
+        Objects.requireNonNull(signal, "signal");
+        ensureOpen();
+        try {
+            int rc = process.signalGroup(signal.number());
+            if (rc == 0) {
+                return true;
+            }
+            if (rc == -Native.ESRCH) {
+                return false;
+            }
+            if (rc == -Native.EINVAL) {
+                throw new IllegalStateException("child " + pid + " (" + program + ") does not lead its own"
+                        + " process group: spawn it with Command.newProcessGroup() or newSession()");
+            }
+            throw new UncheckedIOException(new Native.ErrnoException(
+                    "killTree(" + signal.signalName() + ") of child " + pid + " (" + program + ")", -rc));
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /**
      * What the child is doing now: state, CPU time so far, resident memory, threads (Linux: read
      * from {@code /proc/<pid>/stat} while the child is known not to be reaped, so a recycled PID is
      * never reported as this child).
@@ -595,6 +646,10 @@ public final class Child implements AutoCloseable {
         try {
             switch (closeAction) {
                 case KILL:
+                case KILL_TREE:
+                    if (closeAction == CloseAction.KILL_TREE) {
+                        process.signalGroup(Signal.KILL.number()); // ESRCH: the leader is gone
+                    }
                     if (poll() == null) {
                         int rc = process.signal(Signal.KILL.number());
                         if (rc != 0 && rc != -Native.ESRCH) {

@@ -17,6 +17,14 @@ public enum CloseAction {
      */
     KILL,
     /**
+     * Like {@link #KILL}, for the child's whole process group: {@link Signal#KILL} to every
+     * process in it (see {@link Child#killTree(Signal)}), then wait for the child. A command with
+     * this action starts its child in a new process group of its own unless it asked for
+     * {@link Command#newSession()} (which makes one too). Processes that left the group (a daemon
+     * that called {@code setsid}) are not reached.
+     */
+    KILL_TREE,
+    /**
      * Wait for the child to exit, however long that takes, then reap it. If the thread calling
      * {@code close()} is interrupted while waiting, the handle is let go as with
      * {@link #LEAVE_RUNNING} and the thread's interrupt status is set again.

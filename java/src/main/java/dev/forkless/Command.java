@@ -745,7 +745,8 @@ public final class Command {
         if ((flags & NEW_SESSION) != 0) {
             spawnFlags |= Native.SPAWN_NEW_SESSION;
         }
-        if ((flags & NEW_PROCESS_GROUP) != 0) {
+        if ((flags & NEW_PROCESS_GROUP) != 0
+                || (closeAction == CloseAction.KILL_TREE && (flags & NEW_SESSION) == 0)) {
             spawnFlags |= Native.SPAWN_NEW_PROCESS_GROUP; // with a session too: the core allows pgid 0
         }
         // The reactor first: if it cannot start, nothing has been spawned yet.

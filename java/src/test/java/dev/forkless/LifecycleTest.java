@@ -105,6 +105,77 @@ class LifecycleTest {
         }
     }
 
+    /** Live processes whose process group is pgid. */
+    private static List<Long> groupMembers(long pgid) throws java.io.IOException {
+        try (java.util.stream.Stream<java.nio.file.Path> all = java.nio.file.Files.list(java.nio.file.Path.of("/proc"))) {
+            return all.map(p -> p.getFileName().toString()).filter(n -> n.chars().allMatch(Character::isDigit))
+                    .map(n -> Procs.stat(Long.parseLong(n)))
+                    .filter(st -> st != null && st.pgrp() == pgid && st.state() != 'Z')
+                    .map(Procs.Stat::pid).toList();
+        }
+    }
+
+    private static boolean groupGone(long pgid) {
+        return Procs.eventually(Duration.ofSeconds(5), () -> {
+            try {
+                return groupMembers(pgid).isEmpty();
+            } catch (java.io.IOException e) {
+                return false;
+            }
+        });
+    }
+
+    @Test
+    void killTreeReachesTheWholeGroupButNotADaemonThatLeftIt() throws Exception {
+        // Forks two levels deep, one member ignores TERM, one leaves with setsid (and prints its pid).
+        String script = "sh -c 'sleep 30 & sleep 30 & wait' & (trap '' TERM; exec sleep 30) & "
+                + "setsid sleep 30 & echo $!; wait";
+        try (Child c = Command.of("sh", "-c", script).newProcessGroup().stdout(Stdio.piped()).spawn()) {
+            java.io.BufferedReader r = new java.io.BufferedReader(new java.io.InputStreamReader(c.stdout()));
+            long escaped = Long.parseLong(r.readLine().trim());
+            try {
+                assertTrue(Procs.eventually(Duration.ofSeconds(5), () -> {
+                    try {
+                        return groupMembers(c.pid()).size() >= 5; // sh, sh, 2 sleeps, the TERM-proof sleep
+                    } catch (java.io.IOException e) {
+                        return false;
+                    }
+                }), () -> "group: " + c.pid());
+                assertTrue(c.killTree());
+                assertEquals(Signal.KILL, c.waitFor().signal().orElseThrow());
+                assertTrue(groupGone(c.pid()), "members left in the group");
+                assertFalse(c.killTree(), "the leader is reaped: the group can no longer be named");
+                assertTrue(ProcessHandle.of(escaped).map(ProcessHandle::isAlive).orElse(false),
+                        "the setsid daemon escaped the group kill, as documented");
+            } finally {
+                ProcessHandle.of(escaped).ifPresent(ProcessHandle::destroyForcibly);
+            }
+        }
+    }
+
+    @Test
+    void killTreeNeedsAGroupLeader() throws Exception {
+        try (Child c = Command.of("sleep", "30").spawn()) {
+            IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class, c::killTree);
+            assertTrue(e.getMessage().contains("newProcessGroup"), e.getMessage());
+        }
+    }
+
+    @Test
+    void closeActionKillTree() throws Exception {
+        Child c = Command.of("sh", "-c", "sleep 30 & sleep 30 & wait").onClose(CloseAction.KILL_TREE).spawn();
+        long pgid = c.pid();
+        assertTrue(Procs.eventually(Duration.ofSeconds(5), () -> {
+            try {
+                return groupMembers(pgid).size() == 3;
+            } catch (java.io.IOException e) {
+                return false;
+            }
+        }), "a group of its own, with the shell and two sleeps");
+        c.close();
+        assertTrue(groupGone(pgid), "members left in the group");
+    }
+
     @Test
     void descendantsWhileTheChildRuns() throws Exception {
         try (Child c = Command.of("sh", "-c", "sleep 30 & sleep 30 & wait").spawn()) {

@@ -235,6 +235,8 @@ public final class Native {
 
     private static native int stats0(long handle, long[] out);
 
+    private static native int signalGroup0(long handle, int sig);
+
     private static native void close0(long handle);
 
     private static native int processFd0(long handle);
@@ -332,6 +334,17 @@ public final class Native {
      */
     public static int signal(long handle, int sig) {
         return signal0(handle, sig);
+    }
+
+    /**
+     * Signals the child's process group ({@code fl_process_signal_group}).
+     *
+     * @param handle a live handle
+     * @param sig the signal number
+     * @return 0 sent; -ESRCH once the leader is reaped; -EINVAL if it does not lead its own group
+     */
+    public static int signalGroup(long handle, int sig) {
+        return signalGroup0(handle, sig);
     }
 
     /**

@@ -119,6 +119,22 @@ public final class NativeProcess {
     }
 
     /**
+     * {@code fl_process_signal_group}.
+     *
+     * @param sig the signal number
+     * @return 0 sent, -ESRCH leader reaped, -EINVAL not a group leader, other -errno
+     * @throws IllegalStateException after {@link #release()}
+     */
+    public int signalGroup(int sig) {
+        long h = enter();
+        try {
+            return Native.signalGroup(h, sig);
+        } finally {
+            leave();
+        }
+    }
+
+    /**
      * {@code fl_process_stats}.
      *
      * @param out at least {@link Native#STATS_LENGTH} long
