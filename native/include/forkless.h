@@ -48,6 +48,8 @@ typedef enum fl_step {
     FL_STEP_CLOSE_FDS,   /* closing / CLOEXEC-marking every other descriptor */
     FL_STEP_EXEC,        /* execve (and the /bin/sh retry on ENOEXEC) */
     FL_STEP_PIDFD,       /* pidfd_open after a spawn that could not return one */
+    FL_STEP_PDEATHSIG,   /* prctl(PR_SET_PDEATHSIG) for FL_SPAWN_DIE_WITH_PARENT, or the parent
+                            died before it took effect (ESRCH) */
     FL_STEP_COUNT_
 } fl_step;
 
@@ -73,7 +75,12 @@ enum {
     FL_SPAWN_SET_GID = 1u << 2,           /* gid */
     FL_SPAWN_SET_UID = 1u << 3,           /* uid */
     FL_SPAWN_SET_GROUPS = 1u << 4,        /* groups[0..ngroups) (ngroups may be 0: drop all) */
-    FL_SPAWN_NO_PATH_SEARCH = 1u << 5     /* use program as given even if it has no '/' */
+    FL_SPAWN_NO_PATH_SEARCH = 1u << 5,    /* use program as given even if it has no '/' */
+    /* The child gets SIGKILL when its parent dies, also when the parent is killed with SIGKILL
+     * (Linux: PR_SET_PDEATHSIG, checked against the parent's PID so a parent that died during the
+     * spawn is not missed). Hazard: "parent" is the *thread* that called fl_spawn; the child is
+     * killed when that thread exits, so spawn from a thread that lives as long as the process. */
+    FL_SPAWN_DIE_WITH_PARENT = 1u << 6
 };
 
 /* The child's signal state at execve: every handler the parent installed is back to SIG_DFL,

@@ -57,6 +57,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -111,6 +112,7 @@ struct child_plan {
     const uint32_t *groups;
     size_t ngroups;
     int reset_handlers;      /* 1 when the kernel did not clear them (no CLONE_CLEAR_SIGHAND) */
+    long parent_pid;         /* for FL_SPAWN_DIE_WITH_PARENT: getppid() must still say this */
     struct child_report *report;
 };
 
@@ -266,6 +268,14 @@ FL_CHILD static int child_main(void *arg) {
         rc = FL_SYS3(SYS_setresuid, plan->uid, plan->uid, plan->uid);
         if (rc < 0) return child_fail(plan, FL_STEP_SETUID, rc);
     }
+    if (plan->flags & FL_SPAWN_DIE_WITH_PARENT) {
+        rc = FL_SYS2(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL);
+        if (rc < 0) return child_fail(plan, FL_STEP_PDEATHSIG, rc);
+        /* The parent may have died between the clone and the prctl (the whole process killed
+         * while this child was starting): then the child has been re-parented already and the
+         * death signal will never come. */
+        if (FL_SYS0(SYS_getppid) != plan->parent_pid) return child_fail(plan, FL_STEP_PDEATHSIG, -ESRCH);
+    }
     if (plan->cwd != NULL) {
         rc = FL_SYS1(SYS_chdir, plan->cwd);
         if (rc < 0) return child_fail(plan, FL_STEP_CHDIR, rc);
@@ -337,7 +347,8 @@ static int validate(const fl_spawn_options *o) {
     if (o->nfds > 0 && o->fds == NULL) return -EINVAL;
     if (o->ngroups > 0 && o->groups == NULL) return -EINVAL;
     const unsigned known = FL_SPAWN_NEW_SESSION | FL_SPAWN_NEW_PROCESS_GROUP | FL_SPAWN_SET_GID |
-                           FL_SPAWN_SET_UID | FL_SPAWN_SET_GROUPS | FL_SPAWN_NO_PATH_SEARCH;
+                           FL_SPAWN_SET_UID | FL_SPAWN_SET_GROUPS | FL_SPAWN_NO_PATH_SEARCH |
+                           FL_SPAWN_DIE_WITH_PARENT;
     if (o->flags & ~known) return -EINVAL;
     if ((o->flags & FL_SPAWN_NEW_PROCESS_GROUP) && o->pgid < 0) return -EINVAL;
     /* A new session is a new group led by the child; it cannot join another one. */
@@ -487,6 +498,7 @@ static int prepare(const fl_spawn_options *o, struct child_plan *plan, struct pr
     plan->high_fd = high + 1;
     plan->moved = pr->moved;
     plan->flags = o->flags;
+    plan->parent_pid = getpid();
     plan->pgid = o->pgid;
     plan->uid = o->uid;
     plan->gid = o->gid;

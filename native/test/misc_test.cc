@@ -54,6 +54,7 @@ TEST_F(ApiTest, StepNumbersAreStable) {
     EXPECT_EQ(FL_STEP_CLOSE_FDS, 13);
     EXPECT_EQ(FL_STEP_EXEC, 14);
     EXPECT_EQ(FL_STEP_PIDFD, 15);
+    EXPECT_EQ(FL_STEP_PDEATHSIG, 16);
 }
 
 TEST_F(ApiTest, ErrnoNames) {

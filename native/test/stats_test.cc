@@ -1,6 +1,7 @@
 // fl_process_stats and fl_process_signal_group: acting on a child through procfs and its process
 // group, never on a recycled PID.
 #include <errno.h>
+#include <fcntl.h>
 #include <dirent.h>
 #include <stdio.h>
 #include <string.h>
@@ -154,6 +155,63 @@ TEST_F(GroupSignalTest, RefusesAChildThatDoesNotLeadAGroup) {
     EXPECT_EQ(fl_process_signal_group(nullptr, SIGKILL), -EINVAL);
     KillAndWait(p);
     fl_process_close(p);
+}
+
+}  // namespace
+}  // namespace fltest
+
+namespace fltest {
+namespace {
+
+class DieWithParentTest : public LeakCheckedTest {};
+
+// A process spawns a sleeper with FL_SPAWN_DIE_WITH_PARENT and exits without waiting for it: the
+// sleeper is killed by the kernel. This test process is a subreaper (main.cc), so the orphan comes
+// back to it and its status shows the SIGKILL.
+TEST_F(DieWithParentTest, ChildIsKilledWhenItsParentExits) {
+    int pp[2];
+    ASSERT_EQ(pipe2(pp, O_CLOEXEC), 0);
+    fflush(stdout);
+    fflush(stderr);
+    pid_t parent = fork();
+    ASSERT_GE(parent, 0);
+    if (parent == 0) {
+        // The middle process: spawns the sleeper, reports its PID and exits without waiting.
+        const char *argv[] = {"sleep", "30", nullptr};
+        fl_fd_map map[] = {{1, 2}, {2, 2}};
+        fl_spawn_options o;
+        memset(&o, 0, sizeof o);
+        o.program = "/bin/sleep";
+        o.argv = argv;
+        o.fds = map;
+        o.nfds = 2;
+        o.flags = FL_SPAWN_DIE_WITH_PARENT;
+        fl_process *p = nullptr;
+        int64_t pid = fl_spawn(&o, &p, nullptr) == 0 ? fl_process_pid(p) : -1;
+        _exit(write(pp[1], &pid, sizeof pid) == (ssize_t)sizeof pid ? 0 : 1);
+    }
+    close(pp[1]);
+    int64_t pid = 0;
+    ssize_t n = read(pp[0], &pid, sizeof pid);
+    close(pp[0]);
+    int st = 0;
+    ASSERT_EQ(waitpid(parent, &st, 0), parent);
+    ASSERT_EQ(n, (ssize_t)sizeof pid);
+    ASSERT_GT(pid, 0) << "the spawn failed";
+    int64_t deadline = NowMs() + 5000;
+    pid_t r;
+    while ((r = waitpid((pid_t)pid, &st, WNOHANG)) == 0 && NowMs() < deadline) usleep(5000);
+    if (r == 0) {
+        kill((pid_t)pid, SIGKILL);
+        waitpid((pid_t)pid, &st, 0);
+        FAIL() << "the child outlived its parent by 5 s";
+    }
+    ASSERT_EQ(r, (pid_t)pid);
+    EXPECT_TRUE(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL) << st;
+}
+
+TEST_F(DieWithParentTest, StepHasAName) {
+    EXPECT_STREQ(fl_step_name(FL_STEP_PDEATHSIG), "pdeathsig");
 }
 
 }  // namespace

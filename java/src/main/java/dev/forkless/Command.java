@@ -60,6 +60,7 @@ import java.util.concurrent.CompletableFuture;
 public final class Command {
     private static final int NEW_SESSION = 1;
     private static final int NEW_PROCESS_GROUP = 2;
+    private static final int DIE_WITH_PARENT = 4;
     private static final String[] STREAM_NAMES = {"stdin", "stdout", "stderr"};
     private static final Path DEV_NULL = Path.of("/dev/null");
 
@@ -340,6 +341,32 @@ public final class Command {
     public Command newProcessGroup() {
         return with(args, directory, envClear, envChanges, stdin, stdout, stderr,
                 flags | NEW_PROCESS_GROUP, closeAction);
+    }
+
+    /**
+     * Makes the child die with this JVM, however the JVM ends: also when it is killed with
+     * {@code SIGKILL} or crashes, when no Java code runs any more. Default: the child outlives the
+     * JVM (it is only killed by {@link Child#close()} and the like).
+     *
+     * <p>How (Linux): the child asks the kernel for {@code SIGKILL} when its parent dies
+     * ({@code PR_SET_PDEATHSIG}), and checks that the parent is still this JVM after asking, so a
+     * JVM dying during the spawn is not missed (the spawn then fails with
+     * {@link SpawnStep#PDEATHSIG}). The kernel ties this to the parent <em>thread</em>, so such
+     * children are spawned by the reactor thread, which lives as long as the JVM, not by the
+     * calling thread (a thread pool's worker that ends would otherwise take the child with it);
+     * the calling thread waits for it, a few hundred microseconds.
+     *
+     * <p>Only the child itself gets the signal, not the processes it starts. On a normal JVM exit
+     * (shutdown hooks run) Forkless also kills the child's whole process group when the child leads
+     * one ({@link #newProcessGroup()}, {@link #newSession()}, {@link CloseAction#KILL_TREE}); after
+     * a {@code SIGKILL} of the JVM only the child is killed, and descendants that do not die with
+     * it (many do: end-of-file or {@code SIGPIPE} on their pipes to it) run on.
+     *
+     * @return a new command
+     */
+    public Command dieWithParent() {
+        return with(args, directory, envClear, envChanges, stdin, stdout, stderr, flags | DIE_WITH_PARENT,
+                closeAction);
     }
 
     /**
@@ -757,8 +784,16 @@ public final class Command {
             throw failure(SpawnStep.WATCH, e.errno(), "start the exit watcher");
         }
         long[] out = new long[Native.SPAWN_OUT_LENGTH];
-        int rc = Native.spawn(block, argBytes.length + 1, env == null ? -1 : env.size(), cwd != null,
-                fdMap, spawnFlags, 0, 0, 0, null, out);
+        int argc = argBytes.length + 1;
+        int envc = env == null ? -1 : env.size();
+        int rc;
+        if ((flags & DIE_WITH_PARENT) != 0) {
+            int dieFlags = spawnFlags | Native.SPAWN_DIE_WITH_PARENT;
+            rc = reactor.callOnReactorThread(() -> Native.spawn(block, argc, envc, cwd != null, fdMap, dieFlags,
+                    0, 0, 0, null, out));
+        } else {
+            rc = Native.spawn(block, argc, envc, cwd != null, fdMap, spawnFlags, 0, 0, 0, null, out);
+        }
         if (rc < 0) {
             SpawnStep step = SpawnStep.ofNative((int) out[2]);
             String what = step.stepName();
@@ -775,6 +810,9 @@ public final class Command {
         } catch (Native.ErrnoException e) {
             discard(process);
             throw failure(SpawnStep.WATCH, e.errno(), "watch its exit");
+        }
+        if ((flags & DIE_WITH_PARENT) != 0) {
+            DieWithJvm.register(process, state);
         }
         PipeEnd[] pipes = new PipeEnd[3];
         for (int i = 0; i < 3; i++) {
@@ -870,6 +908,10 @@ public final class Command {
         }
         if ((flags & NEW_PROCESS_GROUP) != 0) {
             sb.append(sep).append("newProcessGroup");
+            sep = ", ";
+        }
+        if ((flags & DIE_WITH_PARENT) != 0) {
+            sb.append(sep).append("dieWithParent");
             sep = ", ";
         }
         if (closeAction != CloseAction.KILL) {

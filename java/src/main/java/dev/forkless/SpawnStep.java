@@ -39,6 +39,11 @@ public enum SpawnStep {
     /** Getting a pidfd for a child whose spawn could not return one. */
     PIDFD("pidfd_open", 15),
     /**
+     * Arranging for the child to die with this JVM ({@link Command#dieWithParent()}):
+     * {@code prctl(PR_SET_PDEATHSIG)}, or {@code ESRCH} when this JVM was dying already.
+     */
+    PDEATHSIG("pdeathsig", 16),
+    /**
      * Handing the started child to the reactor that watches its exit (Java side, after the core's
      * steps; {@code ENOMEM}, or {@code EAGAIN} when no waiter thread can be started for a child
      * without a pidfd). The child is killed and reaped before the exception is thrown.

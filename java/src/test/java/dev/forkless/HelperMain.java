@@ -48,6 +48,23 @@ public final class HelperMain {
         return s.replace("\\", "\\\\").replace("\n", "\\n");
     }
 
+    /**
+     * Starts {@code mainClass} (a test class with a main method that uses Forkless) in a new JVM,
+     * with Forkless itself (classes and native library) on the class path.
+     */
+    static java.util.List<String> commandWithForkless(Class<?> mainClass, String... args) {
+        java.util.List<String> cmd = command(args);
+        cmd.set(cmd.indexOf(HelperMain.class.getName()), mainClass.getName());
+        int cp = cmd.indexOf("-cp") + 1;
+        try {
+            cmd.set(cp, cmd.get(cp) + java.io.File.pathSeparator
+                    + Path.of(Command.class.getProtectionDomain().getCodeSource().getLocation().toURI()));
+        } catch (java.net.URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+        return cmd;
+    }
+
     /** The command that starts this helper in a new JVM, for Command.of(List). */
     static java.util.List<String> command(String... args) {
         java.util.List<String> cmd = new java.util.ArrayList<>();

@@ -59,8 +59,10 @@ public final class Native {
     public static final int STEP_EXEC = 14;
     /** pidfd_open after the spawn. */
     public static final int STEP_PIDFD = 15;
+    /** prctl(PR_SET_PDEATHSIG) for a child that dies with its parent. */
+    public static final int STEP_PDEATHSIG = 16;
     /** One past the last step the core knows. */
-    public static final int STEP_COUNT = 16;
+    public static final int STEP_COUNT = 17;
 
     // fl_spawn_options.flags
     /** setsid() in the child. */
@@ -75,6 +77,8 @@ public final class Native {
     public static final int SPAWN_SET_GROUPS = 1 << 4;
     /** Use the program as given even without a '/'. */
     public static final int SPAWN_NO_PATH_SEARCH = 1 << 5;
+    /** {@code FL_SPAWN_DIE_WITH_PARENT}. */
+    public static final int SPAWN_DIE_WITH_PARENT = 1 << 6;
 
     // fl_exit_status.kind
     /** The child exited; code is its exit code. */
