@@ -10,5 +10,8 @@
  * the restricted-method warning. The jar's manifest already says so for {@code java -jar}.
  */
 module dev.forkless {
+    // sun.misc.Signal, for Command.forwardSignals: the JDK has no public API to observe signals.
+    requires jdk.unsupported;
+
     exports dev.forkless;
 }

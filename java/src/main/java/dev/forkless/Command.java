@@ -15,10 +15,12 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.Collections;
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -76,11 +78,14 @@ public final class Command {
     private final CloseAction closeAction;
     private final boolean killOnUnreachable;
     private final Map<Integer, OwnedFd> passed; // child fd -> descriptor, in child fd order
+    private final Set<Signal> forwarded;         // JVM signals passed on to the child
 
     private Command(String program, List<String> args, Path directory, boolean envClear,
                     Map<String, String> envChanges, Stdio stdin, Stdio stdout, Stdio stderr, int flags,
-                    CloseAction closeAction, boolean killOnUnreachable, Map<Integer, OwnedFd> passed) {
+                    CloseAction closeAction, boolean killOnUnreachable, Map<Integer, OwnedFd> passed,
+                    Set<Signal> forwarded) {
         this.passed = passed;
+        this.forwarded = forwarded;
         this.program = program;
         this.args = args;
         this.directory = directory;
@@ -112,7 +117,7 @@ public final class Command {
         }
         NativeStrings.checkCString(program, "program");
         return new Command(program, checkArgs(List.of(), Arrays.asList(args)), null, false, Map.of(),
-                null, null, null, 0, CloseAction.KILL, false, Map.of());
+                null, null, null, 0, CloseAction.KILL, false, Map.of(), Set.of());
     }
 
     /**
@@ -146,7 +151,7 @@ public final class Command {
     private Command with(List<String> args, Path directory, boolean envClear, Map<String, String> env,
                          Stdio in, Stdio out, Stdio err, int flags, CloseAction close) {
         return new Command(program, args, directory, envClear, env, in, out, err, flags, close,
-                killOnUnreachable, passed);
+                killOnUnreachable, passed, forwarded);
     }
 
     /**
@@ -398,7 +403,7 @@ public final class Command {
      */
     public Command killOnUnreachable(boolean kill) {
         return new Command(program, args, directory, envClear, envChanges, stdin, stdout, stderr, flags,
-                closeAction, kill, passed);
+                closeAction, kill, passed, forwarded);
     }
 
     /**
@@ -424,7 +429,36 @@ public final class Command {
         Map<Integer, OwnedFd> m = new java.util.TreeMap<>(passed);
         m.put(childFd, fd);
         return new Command(program, args, directory, envClear, envChanges, stdin, stdout, stderr, flags,
-                closeAction, killOnUnreachable, Collections.unmodifiableMap(m));
+                closeAction, killOnUnreachable, Collections.unmodifiableMap(m), forwarded);
+    }
+
+    /**
+     * Passes these signals on to the child when this JVM receives them: when the JVM gets
+     * {@code SIGINT} (Ctrl+C), {@code SIGTERM} (a service manager, {@code docker stop}) or
+     * {@code SIGHUP}, the running child gets the same signal first, and the JVM's own handling
+     * (the shutdown) goes on after that. The shutdown then waits up to 5 s for such children to exit
+     * and kills ({@link Signal#KILL}) those still running, so a child can save its state but
+     * cannot hold the JVM's exit forever. Default: nothing is forwarded (a child in this JVM's
+     * process group gets a terminal's Ctrl+C from the terminal itself anyway; one in a
+     * {@linkplain #newProcessGroup() group of its own} or started by a service does not).
+     *
+     * <p>Uses {@code sun.misc.Signal} (module {@code jdk.unsupported}); with {@code -Xrs} the
+     * signal's default action is restored and the signal raised again after forwarding.
+     *
+     * @param signals some of {@link Signal#INT}, {@link Signal#TERM}, {@link Signal#HUP}
+     * @return a new command
+     * @throws IllegalArgumentException for another signal
+     */
+    public Command forwardSignals(Signal... signals) {
+        EnumSet<Signal> set = EnumSet.noneOf(Signal.class);
+        for (Signal s : signals) {
+            if (!SignalForwarding.FORWARDABLE.contains(Objects.requireNonNull(s, "signal"))) {
+                throw new IllegalArgumentException("only INT, TERM and HUP can be forwarded: " + s);
+            }
+            set.add(s);
+        }
+        return new Command(program, args, directory, envClear, envChanges, stdin, stdout, stderr, flags,
+                closeAction, killOnUnreachable, passed, Collections.unmodifiableSet(set));
     }
 
     /**
@@ -814,6 +848,9 @@ public final class Command {
         if ((flags & DIE_WITH_PARENT) != 0) {
             DieWithJvm.register(process, state);
         }
+        if (!forwarded.isEmpty()) {
+            SignalForwarding.register(process, state, forwarded);
+        }
         PipeEnd[] pipes = new PipeEnd[3];
         for (int i = 0; i < 3; i++) {
             if (parentEnds[i] >= 0) {
@@ -920,6 +957,10 @@ public final class Command {
         }
         if (killOnUnreachable) {
             sb.append(sep).append("killOnUnreachable");
+            sep = ", ";
+        }
+        if (!forwarded.isEmpty()) {
+            sb.append(sep).append("forwardSignals").append(forwarded);
             sep = ", ";
         }
         for (Map.Entry<Integer, OwnedFd> e : passed.entrySet()) {
