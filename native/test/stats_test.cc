@@ -86,18 +86,24 @@ namespace {
 
 class GroupSignalTest : public LeakCheckedTest {};
 
-static fl_process *SpawnGroupLeader(const char *script) {
-    const char *argv[] = {"sh", "-c", script, nullptr};
+// Spawns program with argv and spawn flags, stdout and stderr on this process's stderr.
+static fl_process *SpawnWith(const char *program, const char *const *argv, unsigned flags) {
     fl_fd_map map[] = {{1, 2}, {2, 2}};
     fl_spawn_options o;
     memset(&o, 0, sizeof o);
-    o.program = "/bin/sh";
+    o.program = program;
     o.argv = argv;
     o.fds = map;
     o.nfds = 2;
-    o.flags = FL_SPAWN_NEW_PROCESS_GROUP;
+    o.flags = flags;
     fl_process *p = nullptr;
-    EXPECT_EQ(fl_spawn(&o, &p, nullptr), 0);
+    return fl_spawn(&o, &p, nullptr) == 0 ? p : nullptr;
+}
+
+static fl_process *SpawnGroupLeader(const char *script) {
+    const char *argv[] = {"sh", "-c", script, nullptr};
+    fl_process *p = SpawnWith("/bin/sh", argv, FL_SPAWN_NEW_PROCESS_GROUP);
+    EXPECT_NE(p, nullptr);
     return p;
 }
 
@@ -157,12 +163,6 @@ TEST_F(GroupSignalTest, RefusesAChildThatDoesNotLeadAGroup) {
     fl_process_close(p);
 }
 
-}  // namespace
-}  // namespace fltest
-
-namespace fltest {
-namespace {
-
 class DieWithParentTest : public LeakCheckedTest {};
 
 // A process spawns a sleeper with FL_SPAWN_DIE_WITH_PARENT and exits without waiting for it: the
@@ -178,16 +178,8 @@ TEST_F(DieWithParentTest, ChildIsKilledWhenItsParentExits) {
     if (parent == 0) {
         // The middle process: spawns the sleeper, reports its PID and exits without waiting.
         const char *argv[] = {"sleep", "30", nullptr};
-        fl_fd_map map[] = {{1, 2}, {2, 2}};
-        fl_spawn_options o;
-        memset(&o, 0, sizeof o);
-        o.program = "/bin/sleep";
-        o.argv = argv;
-        o.fds = map;
-        o.nfds = 2;
-        o.flags = FL_SPAWN_DIE_WITH_PARENT;
-        fl_process *p = nullptr;
-        int64_t pid = fl_spawn(&o, &p, nullptr) == 0 ? fl_process_pid(p) : -1;
+        fl_process *p = SpawnWith("/bin/sleep", argv, FL_SPAWN_DIE_WITH_PARENT);
+        int64_t pid = p != nullptr ? fl_process_pid(p) : -1;
         _exit(write(pp[1], &pid, sizeof pid) == (ssize_t)sizeof pid ? 0 : 1);
     }
     close(pp[1]);
