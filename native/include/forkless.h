@@ -120,6 +120,24 @@ typedef struct fl_process fl_process; /* opaque */
  * *error (may be NULL) and leaves nothing behind: no zombie, no descriptor, no memory. */
 int fl_spawn(const fl_spawn_options *opts, fl_process **out, fl_spawn_error *error);
 
+/* Starts a detached process, the daemonize pattern: a double fork. The vfork-style child calls
+ * setsid and forks the process that execs, then exits at once and is reaped here; the process
+ * is re-parented to init (or the nearest subreaper), never waited for by this process and not
+ * killed when it dies. It runs in a new session that it does not lead (so it cannot acquire a
+ * controlling terminal) and leads a process group of its own (its pgid is its PID).
+ *
+ * On success returns 0 and stores its PID in *pid_out: for information only, as the PID may be
+ * reused once it exits. Its descriptors are exactly the fd map, as for fl_spawn (a daemon should
+ * get /dev/null or files for 0, 1 and 2, not this process's terminal or pipes). Failures are
+ * reported as fl_spawn's, steps included (FL_STEP_CHDIR, FL_STEP_EXEC, ...), and leave nothing
+ * behind: no zombie, no descriptor, no memory. EINVAL at FL_STEP_VALIDATE for pid_out NULL,
+ * FL_SPAWN_DIE_WITH_PARENT, or FL_SPAWN_NEW_PROCESS_GROUP with a pgid other than 0;
+ * FL_SPAWN_NEW_SESSION and FL_SPAWN_NEW_PROCESS_GROUP (pgid 0) are implied.
+ *
+ * Costs more than fl_spawn: the second fork copies this process's page tables (vfork semantics
+ * cannot outlive the spawn), and the call waits until the process has called execve. */
+int fl_spawn_detached(const fl_spawn_options *opts, int64_t *pid_out, fl_spawn_error *error);
+
 int64_t fl_process_pid(const fl_process *p);
 /* The descriptor that becomes readable when the child exits (a pidfd on Linux), or -1 when the
  * backend has none (Linux PID-only fallback). Owned by the handle: do not close it. */

@@ -174,10 +174,10 @@ static void put_spawn_out(JNIEnv *env, jlongArray out, jlong handle, jlong pid, 
     (*env)->SetLongArrayRegion(env, out, 0, 3, values);
 }
 
-static jint JNICALL spawn0(JNIEnv *env, jclass cls, jbyteArray block, jint argc, jint envc,
-                           jboolean has_cwd, jintArray fd_map, jint flags, jint pgid, jint uid,
-                           jint gid, jintArray groups, jlongArray out) {
-    (void)cls;
+/* spawn0 and spawnDetached0: out[] = {handle, pid, step}; a detached spawn has no handle (0). */
+static jint spawn_impl(JNIEnv *env, jbyteArray block, jint argc, jint envc, jboolean has_cwd,
+                       jintArray fd_map, jint flags, jint pgid, jint uid, jint gid,
+                       jintArray groups, jlongArray out, int detached) {
     if (block == NULL || fd_map == NULL || out == NULL
             || (*env)->GetArrayLength(env, out) < 3) {
         return -EINVAL; /* Native.java never does this; no step can be reported without out[] */
@@ -250,6 +250,16 @@ static jint JNICALL spawn0(JNIEnv *env, jclass cls, jbyteArray block, jint argc,
 
     fl_process *p = NULL;
     fl_spawn_error err = { FL_STEP_NONE, 0 };
+    if (detached) {
+        int64_t pid = 0;
+        rc = fl_spawn_detached(&opts, &pid, &err);
+        if (rc == 0) {
+            put_spawn_out(env, out, 0, (jlong)pid, FL_STEP_NONE);
+        } else {
+            step = err.step;
+        }
+        goto done;
+    }
     rc = fl_spawn(&opts, &p, &err);
     if (rc == 0) {
         put_spawn_out(env, out, (jlong)(intptr_t)p, (jlong)fl_process_pid(p), FL_STEP_NONE);
@@ -272,6 +282,20 @@ done:
     free(ptrs);
     free(buf);
     return rc;
+}
+
+static jint JNICALL spawn0(JNIEnv *env, jclass cls, jbyteArray block, jint argc, jint envc,
+                           jboolean has_cwd, jintArray fd_map, jint flags, jint pgid, jint uid,
+                           jint gid, jintArray groups, jlongArray out) {
+    (void)cls;
+    return spawn_impl(env, block, argc, envc, has_cwd, fd_map, flags, pgid, uid, gid, groups, out, 0);
+}
+
+static jint JNICALL spawnDetached0(JNIEnv *env, jclass cls, jbyteArray block, jint argc,
+                                   jint envc, jboolean has_cwd, jintArray fd_map, jint flags,
+                                   jint pgid, jint uid, jint gid, jintArray groups, jlongArray out) {
+    (void)cls;
+    return spawn_impl(env, block, argc, envc, has_cwd, fd_map, flags, pgid, uid, gid, groups, out, 1);
 }
 
 static jint JNICALL wait0(JNIEnv *env, jclass cls, jlong handle, jint timeout_ms,
@@ -652,6 +676,7 @@ static jint JNICALL communicate0(JNIEnv *env, jclass cls, jintArray fds, jobject
 
 static const JNINativeMethod methods[] = {
     METHOD(spawn0, "([BIIZ[IIIII[I[J)I"),
+    METHOD(spawnDetached0, "([BIIZ[IIIII[I[J)I"),
     METHOD(wait0, "(JI[J)I"),
     METHOD(signal0, "(JI)I"),
     METHOD(stats0, "(J[J)I"),

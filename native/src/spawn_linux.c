@@ -45,6 +45,10 @@
  * nothing). Every other descriptor is then marked close-on-exec with close_range(CLOSE_RANGE_CLOEXEC)
  * (5.11), or closed with close_range (5.9), or found in /proc/self/fd, or, last, closed one by one
  * up to RLIMIT_NOFILE (slow: HotSpot raises the soft limit to the hard one).
+ *
+ * Detached spawns (fl_spawn_detached) put a second, plain fork between setsid and the rest of
+ * these steps; the essay at the end of this file says why it runs on a private stack and reports
+ * through a pipe.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -114,11 +118,23 @@ struct child_plan {
     int reset_handlers;      /* 1 when the kernel did not clear them (no CLONE_CLEAR_SIGHAND) */
     long parent_pid;         /* for FL_SPAWN_DIE_WITH_PARENT: getppid() must still say this */
     struct child_report *report;
+    /* fl_spawn_detached only (see detached_main): */
+    int detached;            /* this child is the intermediate of a double fork */
+    int grandchild;          /* set in the grandchild's own copy of the plan after the fork */
+    int report_fd;           /* the grandchild reports {step, errno} here (a close-on-exec pipe) */
+    volatile int64_t *grandchild_pid; /* the intermediate stores the grandchild's PID here */
 };
 
 /* ---- the child ------------------------------------------------------------------------------ */
 
 FL_CHILD static int child_fail(struct child_plan *plan, int step, long err) {
+    if (plan->grandchild) {
+        /* Not the report block: the grandchild's memory is a copy, and it runs on after the
+         * parent has returned. One 8-byte write to a pipe is atomic; all signals are blocked. */
+        int rec[2] = {step, (int)-err};
+        FL_SYS3(SYS_write, plan->report_fd, rec, sizeof rec);
+        return 127;
+    }
     plan->report->err = (int)-err;
     plan->report->step = step;
     return 127;
@@ -241,10 +257,33 @@ FL_CHILD static int child_setup_fds(struct child_plan *plan) {
     return 0;
 }
 
+/* The intermediate of a detached spawn: a new session, then a plain fork (no CLONE_VM: the
+ * grandchild gets a copy of this address space, so it can outlive the spawn while the parent
+ * reuses its memory). Returns 0 in the intermediate, which then exits at once (the parent reaps
+ * it), and -1 in the grandchild, which goes on with the usual setup; its copy of the plan says
+ * so. Failures here go to the report block (the intermediate runs before the parent resumes). */
+FL_CHILD static int detached_main(struct child_plan *plan) {
+    long rc = FL_SYS0(SYS_setsid);
+    if (rc < 0) return child_fail(plan, FL_STEP_SETSID, rc);
+    /* clone(SIGCHLD) is fork without glibc's atfork handlers and its lock. */
+    rc = FL_SYS5(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+    if (rc < 0) return child_fail(plan, FL_STEP_FORK, rc);
+    if (rc > 0) {
+        *plan->grandchild_pid = rc;
+        return 0;
+    }
+    plan->grandchild = 1;
+    return -1;
+}
+
 FL_CHILD static int child_main(void *arg) {
     struct child_plan *plan = arg;
     long rc;
 
+    if (plan->detached) {
+        int r = detached_main(plan);
+        if (r >= 0) return r;
+    }
     if (plan->flags & FL_SPAWN_NEW_SESSION) {
         rc = FL_SYS0(SYS_setsid);
         if (rc < 0) return child_fail(plan, FL_STEP_SETSID, rc);
@@ -405,9 +444,9 @@ static void create_stack_key(void) {
                    pthread_atfork(NULL, NULL, forget_stack_after_fork) == 0;
 }
 
-static void *map_stack(void) {
+static void *map_stack(int share) {
     size_t len = stack_mapping_len();
-    void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    void *m = mmap(NULL, len, PROT_READ | PROT_WRITE, share | MAP_ANONYMOUS, -1, 0);
     if (m == MAP_FAILED) return NULL;
     if (mprotect(m, (size_t)sysconf(_SC_PAGESIZE), PROT_NONE) != 0) {
         int err = errno;
@@ -424,7 +463,7 @@ static void *acquire_stack(int *owned) {
     *owned = 0;
     if (thread_stack != NULL) return thread_stack;
     pthread_once(&stack_key_once, create_stack_key);
-    void *m = map_stack();
+    void *m = map_stack(MAP_SHARED);
     if (m == NULL) return NULL;
     if (stack_key_ok && pthread_setspecific(stack_key, m) == 0) {
         thread_stack = m;
@@ -443,6 +482,7 @@ struct prepared {
     int *moved;
     void *stack;      /* see acquire_stack */
     int stack_owned;
+    int detached;     /* fl_spawn_detached: a private stack of its own, see there */
 };
 
 static void release_prepared(struct prepared *pr) {
@@ -484,7 +524,12 @@ static int prepare(const fl_spawn_options *o, struct child_plan *plan, struct pr
     }
     qsort(pr->keep, o->nfds, sizeof(int), cmp_int);
 
-    pr->stack = acquire_stack(&pr->stack_owned);
+    if (pr->detached) {
+        pr->stack = map_stack(MAP_PRIVATE);
+        pr->stack_owned = pr->stack != NULL;
+    } else {
+        pr->stack = acquire_stack(&pr->stack_owned);
+    }
     if (pr->stack == NULL) return -errno;
 
     plan->argv = (char *const *)argv;
@@ -659,4 +704,158 @@ int fl_spawn(const fl_spawn_options *opts, fl_process **out, fl_spawn_error *err
     }
     *out = p;
     return 0;
+}
+
+/* ---- detached spawns: the double fork ------------------------------------------------------
+ *
+ * The child of the ladder above (the "intermediate", vfork-style as always) calls setsid and
+ * forks the grandchild with a plain clone(SIGCHLD), then exits; the parent reaps it, so the
+ * grandchild is re-parented to init (or the nearest subreaper) and this process never waits for
+ * it. The grandchild is in the intermediate's new session without leading it (it can never
+ * acquire a controlling terminal) and leads a process group of its own (setpgid(0, 0), so
+ * kill(-pid) reaches it and its children). It runs the usual setup (chdir, signals, descriptors,
+ * execve).
+ *
+ * Memory. The grandchild has a copy of the address space, so it may run on after fl_spawn_detached
+ * has returned. That is why the intermediate runs on a private stack mapped for this spawn alone
+ * (the per-thread stack is MAP_SHARED and reused by the next spawn; a fork would share it, not copy
+ * it), and why the grandchild never writes the report block (which must be MAP_SHARED to reach the
+ * parent when credentials change and the intermediate has a copy too). Cost: the fork copies the
+ * page tables of the whole process (about 29 ms per GiB touched in a JVM): daemons are rare.
+ *
+ * Reports. The intermediate's failures (setsid, fork) and the grandchild's PID go into a shared
+ * page that the parent reads after the vfork-style clone returns. The grandchild reports {step,
+ * errno} through a close-on-exec pipe; a successful execve closes it silently. Hazard: a fork
+ * elsewhere in the process during the spawn holds a copy of the write end until that copy execs
+ * or exits, and the parent's read waits that long (the same holds for any CLOEXEC fail pipe).
+ * A grandchild that failed is re-parented like any other; when this process is a subreaper it
+ * comes back here as a zombie, and is reaped (its PID cannot be reused before that). */
+struct detached_report {
+    struct child_report r;
+    volatile int64_t grandchild_pid;
+};
+
+int fl_spawn_detached(const fl_spawn_options *opts, int64_t *pid_out, fl_spawn_error *error) {
+    fl_spawn_error scratch;
+    if (error == NULL) error = &scratch;
+    error->step = FL_STEP_VALIDATE;
+    error->err = EINVAL;
+    if (pid_out == NULL) return -EINVAL;
+    *pid_out = 0;
+    if (opts == NULL || (opts->flags & FL_SPAWN_DIE_WITH_PARENT)) return -EINVAL;
+    /* Validated as a spawn with a new session: a pgid other than 0 is EINVAL. */
+    fl_spawn_options o = *opts;
+    o.flags |= FL_SPAWN_NEW_SESSION;
+    int rc = validate(&o);
+    if (rc < 0) {
+        error->err = -rc;
+        return rc;
+    }
+    error->step = FL_STEP_NONE;
+    error->err = 0;
+    fl_reap_orphans();
+
+    struct prepared pr;
+    memset(&pr, 0, sizeof pr);
+    pr.detached = 1;
+    rc = o.program[0] == '\0' ? -ENOENT
+                              : fl_resolve_program(o.program, o.envp, o.cwd, o.flags, &pr.resolved);
+    if (rc < 0) {
+        error->step = FL_STEP_RESOLVE;
+        error->err = -rc;
+        return rc;
+    }
+    struct child_plan plan;
+    int fds[2] = {-1, -1};
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    struct detached_report *rep = MAP_FAILED;
+    rc = prepare(&o, &plan, &pr);
+    if (rc == 0) {
+        rep = mmap(NULL, page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (rep == MAP_FAILED) rc = -errno;
+    }
+    if (rc == 0 && pipe2(fds, O_CLOEXEC) != 0) rc = -errno;
+    /* The write end must stay above every number the descriptor plan dup2s onto. */
+    if (rc == 0 && fds[1] < plan.high_fd) {
+        int moved = fcntl(fds[1], F_DUPFD_CLOEXEC, plan.high_fd);
+        if (moved < 0) {
+            rc = -errno;
+        } else {
+            close(fds[1]);
+            fds[1] = moved;
+        }
+    }
+    if (rc < 0) {
+        if (fds[0] >= 0) close(fds[0]);
+        if (fds[1] >= 0) close(fds[1]);
+        if (rep != MAP_FAILED) munmap(rep, page);
+        release_prepared(&pr);
+        error->step = FL_STEP_PREPARE;
+        error->err = -rc;
+        return rc;
+    }
+    /* Kept open by the descriptor plan (with close_range without the CLOEXEC flag, or the
+     * close-one-by-one fallback, it would otherwise be closed before the last steps). */
+    pr.keep[o.nfds] = fds[1];
+    qsort(pr.keep, o.nfds + 1, sizeof(int), cmp_int);
+    plan.nkeep = o.nfds + 1;
+    plan.report = &rep->r;
+    plan.detached = 1;
+    plan.report_fd = fds[1];
+    plan.grandchild_pid = &rep->grandchild_pid;
+    /* No setsid in the grandchild (it must not lead the session); a group of its own instead. */
+    plan.flags = (o.flags & ~(unsigned)FL_SPAWN_NEW_SESSION) | FL_SPAWN_NEW_PROCESS_GROUP;
+    plan.pgid = 0;
+
+    uint64_t all = ~(uint64_t)0, old = 0;
+    FL_SYS4(SYS_rt_sigprocmask, SIG_SETMASK, &all, &old, FL_KSIGSET_SIZE);
+    int pidfd = -1;
+    long pid = clone_child(&plan, &pr, &pidfd);
+    FL_SYS4(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, FL_KSIGSET_SIZE);
+    close(fds[1]);
+
+    /* clone_child has reaped the intermediate itself when it returned 0 (no pidfd). */
+    if (pid > 0) fl_process_reap_failed_child(pid, pidfd);
+    int64_t gpid = rep->grandchild_pid;
+    int step = rep->r.step, err = rep->r.err;
+    munmap(rep, page);
+    release_prepared(&pr);
+    if (pid < 0) {
+        close(fds[0]);
+        error->step = FL_STEP_FORK;
+        error->err = (int)-pid;
+        return (int)pid;
+    }
+    if (gpid <= 0) {
+        close(fds[0]);
+        error->step = step != FL_STEP_NONE ? step : FL_STEP_FORK;
+        error->err = step != FL_STEP_NONE ? err : ECHILD; /* the intermediate died unexpectedly */
+        return -error->err;
+    }
+    /* The grandchild exists (a FL_STEP_PIDFD failure about the intermediate does not matter). */
+    int rec[2] = {0, 0};
+    size_t got = 0;
+    while (got < sizeof rec) {
+        ssize_t n = read(fds[0], (char *)rec + got, sizeof rec - got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        got += (size_t)n;
+    }
+    close(fds[0]);
+    if (got == 0) {
+        *pid_out = gpid;
+        return 0;
+    }
+    if (got == sizeof rec && rec[0] != FL_STEP_NONE && rec[1] > 0) {
+        error->step = rec[0];
+        error->err = rec[1];
+    } else {
+        error->step = FL_STEP_EXEC;
+        error->err = EIO;
+    }
+    int subreaper = 0;
+    if (prctl(PR_GET_CHILD_SUBREAPER, &subreaper) == 0 && subreaper) {
+        fl_process_reap_failed_child(gpid, -1);
+    }
+    return -error->err;
 }

@@ -594,10 +594,76 @@ public final class Command {
      *     {@link Forkless#unavailabilityCause()})
      */
     public Child spawn() throws ProcessStartException {
+        return spawn(null);
+    }
+
+    /**
+     * Starts the command as a detached process (the daemonize pattern) and returns its PID. The
+     * process is <b>not tracked</b> by this JVM: there is no {@link Child}, it is <b>not reaped</b>
+     * by this JVM (it is re-parented to init, or to the nearest subreaper, which reaps it), and it
+     * is <b>not killed</b> with this JVM, however the JVM ends. The PID is informational only: once
+     * the process has exited, the number may be reused by an unrelated process at any time, so
+     * signal it (e.g. through {@link ProcessHandle#of(long)}) only while you know it runs.
+     *
+     * <p>How (Linux): the classic double fork. A vfork-style child calls {@code setsid()}, forks
+     * the process that runs the program and exits at once; this JVM reaps that intermediate before
+     * this method returns. The process runs in a new session that it does not lead (so it can
+     * never acquire a controlling terminal) and leads a process group of its own (its process
+     * group ID is its PID: signalling {@code -pid} reaches it and the children it starts). This
+     * method returns once the program has been executed, so a missing program, a bad directory and
+     * the like are reported with their step, as by {@link #spawn()}. The second fork copies the
+     * JVM's page tables, so a detached start costs more than {@link #spawn()} (milliseconds per
+     * GiB of heap in use).
+     *
+     * <p>Defaults that differ from {@link #spawn()}: stdin, stdout and stderr left unset are
+     * {@link Stdio#nul()} (a daemon must not hold this JVM's terminal or pipes); streams set
+     * explicitly are honoured ({@link Stdio#file}, {@link Stdio#append}, {@link Stdio#read},
+     * {@link Stdio#fd(OwnedFd)}, {@link Stdio#toStdout()}, and {@link Stdio#inherit()} when asked
+     * for). {@link #passFd} descriptors are passed as usual. {@link #newSession()} and
+     * {@link #newProcessGroup()} are implied; {@link #onClose}, {@link #killOnUnreachable} and
+     * {@link #forwardSignals} concern a {@link Child} and do not apply.
+     *
+     * @return the PID of the detached process (informational: see above)
+     * @throws ProcessStartException if the process could not be started (program, directory, step
+     *     and errno as for {@link #spawn()}); nothing is left behind, no process, no descriptor
+     * @throws IllegalArgumentException if a standard stream is {@link Stdio#piped()} or
+     *     {@link Stdio#from}: a detached process has no {@link Child} to hold the other end
+     * @throws IllegalStateException if the command is {@link #dieWithParent()} (a contradiction),
+     *     or a {@link Stdio#fd(OwnedFd)} descriptor is already closed
+     * @throws UnsatisfiedLinkError if the native library cannot be loaded
+     */
+    public long spawnDetached() throws ProcessStartException {
+        if ((flags & DIE_WITH_PARENT) != 0) {
+            throw new IllegalStateException("cannot run " + NativeStrings.quote(program)
+                    + " detached: the command is dieWithParent()");
+        }
+        long[] pid = new long[1];
+        spawn(pid);
+        return pid[0];
+    }
+
+    /** A detached process's streams: unset ones are /dev/null; pipes cannot be had. */
+    private Stdio[] detachedStreams() {
+        Stdio[] streams = {stdin, stdout, stderr};
+        for (int i = 0; i < 3; i++) {
+            if (streams[i] == null) {
+                streams[i] = Stdio.nul();
+            } else if (streams[i].kind() == Stdio.Kind.PIPED || streams[i].kind() == Stdio.Kind.FROM) {
+                throw new IllegalArgumentException("cannot run " + NativeStrings.quote(program)
+                        + " detached with " + STREAM_NAMES[i] + " " + streams[i]
+                        + ": a detached process has no Child to hold the other end of a pipe");
+            }
+        }
+        return streams;
+    }
+
+    /** spawn(), or with detachedPid (one long) a detached start: the PID goes there, null returned. */
+    private Child spawn(long[] detachedPid) throws ProcessStartException {
         // A volatile read once loaded; otherwise the loader's full explanation, every time (rather
         // than a bare NoClassDefFoundError for Native on the second attempt).
         NativeLoader.ensureLoaded();
-        Stdio[] streams = {orInherit(stdin), orInherit(stdout), orInherit(stderr)};
+        Stdio[] streams = detachedPid != null ? detachedStreams()
+                : new Stdio[] {orInherit(stdin), orInherit(stdout), orInherit(stderr)};
         List<OwnedFd> borrowed = new ArrayList<>();
         int[] opened = {-1, -1, -1};  // files and the child's ends of pipes: closed after the spawn
         int[] parentEnds = {-1, -1, -1};
@@ -683,7 +749,7 @@ public final class Command {
                         throw new AssertionError(streams[i]);
                 }
             }
-            Child child = start(fdMap, parentEnds);
+            Child child = start(fdMap, parentEnds, detachedPid);
             started = true;
             return child;
         } finally {
@@ -769,7 +835,7 @@ public final class Command {
         return fd;
     }
 
-    private Child start(int[] fdMap, int[] parentEnds) throws ProcessStartException {
+    private Child start(int[] fdMap, int[] parentEnds, long[] detachedPid) throws ProcessStartException {
         List<byte[]> env = environmentBytes();
         byte[] programBytes = NativeStrings.encode(program, "program");
         byte[][] argBytes = new byte[args.size()][];
@@ -810,6 +876,17 @@ public final class Command {
                 || (closeAction == CloseAction.KILL_TREE && (flags & NEW_SESSION) == 0)) {
             spawnFlags |= Native.SPAWN_NEW_PROCESS_GROUP; // with a session too: the core allows pgid 0
         }
+        if (detachedPid != null) {
+            long[] out = new long[Native.SPAWN_OUT_LENGTH];
+            // No flags: the core implies the session and group; nothing here watches the process.
+            int rc = Native.spawnDetached(block, argBytes.length + 1, env == null ? -1 : env.size(),
+                    cwd != null, fdMap, 0, 0, 0, 0, null, out);
+            if (rc < 0) {
+                throw spawnFailure(rc, out);
+            }
+            detachedPid[0] = out[1];
+            return null;
+        }
         // The reactor first: if it cannot start, nothing has been spawned yet.
         Reactor reactor;
         try {
@@ -829,12 +906,7 @@ public final class Command {
             rc = Native.spawn(block, argc, envc, cwd != null, fdMap, spawnFlags, 0, 0, 0, null, out);
         }
         if (rc < 0) {
-            SpawnStep step = SpawnStep.ofNative((int) out[2]);
-            String what = step.stepName();
-            if (step == SpawnStep.RESOLVE) {
-                what = -rc == Native.ENOENT ? "not found in PATH" : "PATH search";
-            }
-            throw failure(step, -rc, what);
+            throw spawnFailure(rc, out);
         }
         NativeProcess process = new NativeProcess(out[0], out[1]);
         ExitState state = new ExitState(out[1], program,
@@ -900,6 +972,15 @@ public final class Command {
                     "environment variable " + e.getKey()));
         }
         return out;
+    }
+
+    private ProcessStartException spawnFailure(int rc, long[] out) {
+        SpawnStep step = SpawnStep.ofNative((int) out[2]);
+        String what = step.stepName();
+        if (step == SpawnStep.RESOLVE) {
+            what = -rc == Native.ENOENT ? "not found in PATH" : "PATH search";
+        }
+        return failure(step, -rc, what);
     }
 
     private ProcessStartException failure(SpawnStep step, int errno, String what) {

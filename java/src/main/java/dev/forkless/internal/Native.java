@@ -233,6 +233,10 @@ public final class Native {
     private static native int spawn0(byte[] block, int argc, int envc, boolean hasCwd, int[] fdMap,
                                      int flags, int pgid, int uid, int gid, int[] groups, long[] out);
 
+    private static native int spawnDetached0(byte[] block, int argc, int envc, boolean hasCwd,
+                                             int[] fdMap, int flags, int pgid, int uid, int gid,
+                                             int[] groups, long[] out);
+
     private static native int wait0(long handle, int timeoutMillis, long[] status);
 
     private static native int signal0(long handle, int sig);
@@ -315,6 +319,18 @@ public final class Native {
     public static int spawn(byte[] block, int argc, int envc, boolean hasCwd, int[] fdMap, int flags,
                             int pgid, int uid, int gid, int[] groups, long[] out) {
         return spawn0(block, argc, envc, hasCwd, fdMap, flags, pgid, uid, gid, groups, out);
+    }
+
+    /**
+     * Starts a detached process ({@code fl_spawn_detached}): a double fork, the process in a new
+     * session, re-parented away from this JVM and never reaped by it. Arguments as for
+     * {@link #spawn}; {@code out[0]} (the handle) stays 0, {@code out[1]} is the PID.
+     *
+     * @return 0, or -errno with {@code out[2]} the failed step
+     */
+    public static int spawnDetached(byte[] block, int argc, int envc, boolean hasCwd, int[] fdMap,
+                                    int flags, int pgid, int uid, int gid, int[] groups, long[] out) {
+        return spawnDetached0(block, argc, envc, hasCwd, fdMap, flags, pgid, uid, gid, groups, out);
     }
 
     /**
