@@ -100,9 +100,17 @@ run_asan() {
 #   Backends/ReactorFdTest.*/IoUring
 #                           the same hang: the descriptor watches are armed and woken from other
 #                           threads. The mode skips itself; the Epoll mode covers the common part.
+#   DetachedTest.SleeperRunsInANewSessionAndIsNotOurChild, DetachedTest.WorksWithoutPidfds
+#                           the double fork: valgrind runs the CLONE_VM|CLONE_VFORK intermediate as
+#                           a fork of its own making, and the daemon that intermediate forks with a
+#                           raw clone(SIGCHLD) is not started as on a real kernel (no daemon, a
+#                           zombie left). Not investigated further; these pass under ASan/UBSan and
+#                           without any tool, and the other DetachedTest cases (failure paths) run
+#                           under valgrind.
 valgrind_excluded='LadderTest.*:SignalStateTest.NoParentHandlerRunsInTheChildBeforeExec:ExecFailureTest.ArgumentTooLongIsE2BIG:ExecFailureTest.DescriptorExhaustionIsEMFILEAndNotCached:Backends/ReactorContractTest.*/PidOnly:Backends/ReactorContractTest.*/IoUring'
 valgrind_excluded+=':ReactorUringTest.WakeFromAnotherThreadEndsAnEndlessWait:ReactorUringTest.ConcurrentArmFromFourThreadsWhileWaiting:ReactorUringTest.SignalInterruptsAnEndlessWait:ReactorUringTest.ArmingThreadIsNotInterruptedWhenItsKeyFires'
 valgrind_excluded+=':ReactorUringUnavailableTest.Seccomp*:Backends/ReactorFdTest.*/IoUring'
+valgrind_excluded+=':DetachedTest.SleeperRunsInANewSessionAndIsNotOurChild:DetachedTest.WorksWithoutPidfds'
 
 run_valgrind() {
     local dir=$root/target/cmake log=$logs/valgrind.log
