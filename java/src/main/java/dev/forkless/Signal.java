@@ -119,6 +119,33 @@ public enum Signal {
     }
 
     /**
+     * The signal with a name, as written in a shell or a configuration file: {@code "TERM"},
+     * {@code "SIGTERM"}, {@code "term"} or the number {@code "15"}.
+     *
+     * @param name the name, with or without {@code SIG}, any case; or a number 1 to 31
+     * @return the signal
+     * @throws IllegalArgumentException for an unknown name or number
+     */
+    public static Signal byName(String name) {
+        String n = java.util.Objects.requireNonNull(name, "name").trim().toUpperCase(java.util.Locale.ROOT);
+        if (!n.isEmpty() && n.chars().allMatch(Character::isDigit)) {
+            try {
+                return of(Integer.parseInt(n));
+            } catch (NumberFormatException tooLong) {
+                throw new IllegalArgumentException("no standard signal numbered " + name);
+            }
+        }
+        if (n.startsWith("SIG")) {
+            n = n.substring(3);
+        }
+        try {
+            return valueOf(n);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("no standard signal named " + name);
+        }
+    }
+
+    /**
      * Whether {@link #of(int)} knows a number.
      *
      * @param number any number

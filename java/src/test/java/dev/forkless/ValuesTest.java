@@ -91,4 +91,16 @@ class ValuesTest {
         assertTrue(s >= Native.STRATEGY_CLONE3 && s <= Native.STRATEGY_PID_ONLY, "strategy " + s);
         assertFalse(Native.strategyName(s).isEmpty());
     }
+
+    @Test
+    void signalsByName() {
+        assertEquals(Signal.TERM, Signal.byName("TERM"));
+        assertEquals(Signal.TERM, Signal.byName("sigterm"));
+        assertEquals(Signal.KILL, Signal.byName(" 9 "));
+        assertEquals(Signal.HUP, Signal.byName("SIGHUP"));
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> Signal.byName("NOPE"));
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> Signal.byName("0"));
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> Signal.byName("99999999999"));
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> Signal.byName(""));
+    }
 }
