@@ -50,6 +50,8 @@ typedef enum fl_step {
     FL_STEP_PIDFD,       /* pidfd_open after a spawn that could not return one */
     FL_STEP_PDEATHSIG,   /* prctl(PR_SET_PDEATHSIG) for FL_SPAWN_DIE_WITH_PARENT, or the parent
                             died before it took effect (ESRCH) */
+    FL_STEP_CGROUP,      /* FL_SPAWN_INTO_CGROUP: the child's write of "0" to cgroup.procs (the
+                            kernel's answer: EOPNOTSUPP, EBUSY, EACCES, ENOENT, ...) */
     FL_STEP_COUNT_
 } fl_step;
 
@@ -80,7 +82,10 @@ enum {
      * (Linux: PR_SET_PDEATHSIG, checked against the parent's PID so a parent that died during the
      * spawn is not missed). Hazard: "parent" is the *thread* that called fl_spawn; the child is
      * killed when that thread exits, so spawn from a thread that lives as long as the process. */
-    FL_SPAWN_DIE_WITH_PARENT = 1u << 6
+    FL_SPAWN_DIE_WITH_PARENT = 1u << 6,
+    /* The child starts in the cgroup v2 directory cgroup_fd (see fl_spawn_options.cgroup_fd), so
+     * it and everything it starts can later be killed as one with fl_cgroup_kill. */
+    FL_SPAWN_INTO_CGROUP = 1u << 7
 };
 
 /* The child's signal state at execve: every handler the parent installed is back to SIG_DFL,
@@ -106,6 +111,21 @@ typedef struct fl_spawn_options {
     uint32_t uid, gid;       /* with FL_SPAWN_SET_UID / FL_SPAWN_SET_GID */
     const uint32_t *groups;  /* with FL_SPAWN_SET_GROUPS */
     size_t ngroups;
+    /* With FL_SPAWN_INTO_CGROUP (ignored without it): a descriptor of a cgroup v2 directory,
+     * opened O_RDONLY|O_DIRECTORY|O_CLOEXEC and owned by the caller. The child is in that cgroup
+     * before it runs any program code: clone3(CLONE_INTO_CGROUP) (Linux 5.7) puts it there from
+     * its first instruction; where that is not available (older kernel, clone3 denied, or the
+     * kernel refused the flag) the child moves itself by writing "0" to cgroup.procs as its first
+     * step, before setsid, credentials and chdir. The cgroup must be able to take processes: a
+     * leaf without controllers enabled in its cgroup.subtree_control, not "domain invalid", and
+     * writable for this process (cgroup v2 delegation rules); else the spawn fails at
+     * FL_STEP_CGROUP with the kernel's errno. A refusal never moves the spawn strategy down the
+     * ladder. FL_STEP_VALIDATE: EINVAL when cgroup_fd < 0 or is not a directory of a cgroup2
+     * file system (a cgroup v1 hierarchy included), EBADF when it is not open.
+     * Hazard: a spawn into a frozen cgroup (cgroup.freeze 1) blocks until the cgroup is thawed,
+     * as the calling thread waits for the child to exec (vfork semantics). fl_spawn_detached
+     * takes the flag too: the daemon runs in the cgroup. */
+    fl_fd cgroup_fd;
 } fl_spawn_options;
 
 typedef struct fl_spawn_error {
@@ -307,6 +327,34 @@ int fl_reactor_wake(fl_reactor *r);
  * if their descriptors must close soon after: an io_uring ring, and the polls in it, go only with
  * the last waiter thread). NULL is ignored. */
 void fl_reactor_close(fl_reactor *r);
+
+/* ---- Whole-tree kill: cgroup v2 --------------------------------------------------------------
+ *
+ * A process group or session misses every descendant that called setsid (daemons do); a cgroup
+ * does not: membership is inherited by every fork and only a process with write access to the
+ * cgroup tree can leave. Spawn the child with FL_SPAWN_INTO_CGROUP into a leaf the caller created
+ * (mkdir under a cgroup it may write, the systemd delegation of a user service for instance),
+ * kill the tree with fl_cgroup_kill, wait until fl_cgroup_populated says 0, then rmdir the leaf.
+ * cgroup_fd is a cgroup v2 directory opened O_RDONLY|O_DIRECTORY (the caller owns it). Both
+ * functions answer -EBADF for a descriptor that is not open and -EINVAL for one that is not a
+ * directory on a cgroup2 file system. */
+
+/* Sends SIGKILL to every process in the cgroup and in its descendant cgroups. Linux 5.14+: one
+ * write of "1" to cgroup.kill, which the kernel applies atomically, also to processes forking
+ * while it runs. Before 5.14 (no cgroup.kill): the cgroup is frozen (cgroup.freeze, 5.2+), every
+ * process listed in cgroup.procs of it and its descendants is killed, and it is thawed again
+ * (unless it was frozen before the call); see cgroup_linux.c for why the PIDs are safe there and
+ * the one remaining race. Returns 0 once the signal is sent (the processes may still be exiting:
+ * wait with fl_cgroup_populated), or -errno: -ENOENT where neither file exists (the root cgroup,
+ * a kernel before 5.2), -EACCES/-EPERM without write access. In the fallback a freeze that does
+ * not complete within a second (a task in uninterruptible sleep) is followed by the kill anyway. */
+int fl_cgroup_kill(fl_fd cgroup_fd);
+
+/* Whether the cgroup or any descendant still has a live process ("populated" in cgroup.events):
+ * 1 yes, 0 no (the leaf may now be removed with rmdir, which fails with EBUSY before), or -errno
+ * (-ENOENT for the root cgroup, which has no cgroup.events). Exited processes do not count, even
+ * when nobody has reaped them yet. */
+int fl_cgroup_populated(fl_fd cgroup_fd);
 
 /* Which spawn mechanism this process uses now (Linux: learned by calling them; it can only move
  * down the ladder, e.g. when a seccomp filter denies clone3). */

@@ -7,6 +7,10 @@
 
 #include "forkless.h"
 
+#ifdef __cplusplus
+extern "C" { /* the tests include this header too */
+#endif
+
 #if defined(__clang__) || defined(__GNUC__)
 #define FL_HIDDEN __attribute__((visibility("hidden")))
 #else
@@ -53,5 +57,17 @@ FL_HIDDEN void fl_process_unref(fl_process *p);
  * malloc'd path to execute, or NULL when program is used as given. Returns 0 or -errno. */
 FL_HIDDEN int fl_resolve_program(const char *program, const char *const *envp, const char *cwd,
                                  unsigned flags, char **resolved);
+
+/* cgroup_linux.c: 0 if fd is an open directory on a cgroup2 file system, -EBADF if fd is not
+ * open, -EINVAL otherwise (a cgroup v1 hierarchy, any other directory or file). */
+FL_HIDDEN int fl_cgroup_check_fd(int fd);
+/* cgroup_linux.c: fl_cgroup_kill's fallback for kernels without cgroup.kill (before 5.14):
+ * freeze, kill every listed PID in the subtree, thaw. Exposed for the tests, which run on kernels
+ * that have cgroup.kill. 0 or -errno. */
+FL_HIDDEN int fl_cgroup_kill_by_freezing(int fd);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* FL_INTERNAL_H */

@@ -46,6 +46,22 @@
  * (5.11), or closed with close_range (5.9), or found in /proc/self/fd, or, last, closed one by one
  * up to RLIMIT_NOFILE (slow: HotSpot raises the soft limit to the hard one).
  *
+ * Cgroups (FL_SPAWN_INTO_CGROUP). On the clone3 rung the kernel puts the child into the cgroup
+ * (CLONE_INTO_CGROUP, 5.7), so not even its first instruction runs outside it and no cgroup
+ * migration is paid for. Everywhere else the child moves itself, as its very first step (before
+ * setsid, and before set*id takes away its right to write cgroup.procs): openat(cgroup_fd,
+ * "cgroup.procs") and write "0". Between the clone and that write the child runs only our own
+ * code, which starts nothing, so the tree in the cgroup is still complete.
+ *
+ * Hazard: clone3 answers problems with the cgroup (a kernel before 5.7: EINVAL for the unknown
+ * flag or E2BIG for the longer struct; a cgroup that cannot take processes: EOPNOTSUPP, EBUSY;
+ * no permission: EACCES, EPERM, ENOENT; a removed cgroup: ENODEV) with the same numbers it uses
+ * for "clone3 is not here" (EINVAL, EPERM). So a clone3 with CLONE_INTO_CGROUP that fails is never
+ * read as a verdict on clone3: it is retried once at once without the flag, the child then joins
+ * by itself, and only that retry's answer counts for the ladder. A cgroup the kernel refuses
+ * therefore fails at FL_STEP_CGROUP with the errno of the child's write, and the strategy stays.
+ * Not cached: on a kernel without the flag each such spawn pays one clone3 that fails at once.
+ *
  * Detached spawns (fl_spawn_detached) put a second, plain fork between setsid and the rest of
  * these steps; the essay at the end of this file says why it runs on a private stack and reports
  * through a pipe.
@@ -115,6 +131,8 @@ struct child_plan {
     uint32_t uid, gid;
     const uint32_t *groups;
     size_t ngroups;
+    int cgroup_fd;           /* with FL_SPAWN_INTO_CGROUP */
+    int join_cgroup;         /* 1: the child writes cgroup.procs itself (no CLONE_INTO_CGROUP) */
     int reset_handlers;      /* 1 when the kernel did not clear them (no CLONE_CLEAR_SIGHAND) */
     long parent_pid;         /* for FL_SPAWN_DIE_WITH_PARENT: getppid() must still say this */
     struct child_report *report;
@@ -284,6 +302,16 @@ FL_CHILD static int child_main(void *arg) {
         int r = detached_main(plan);
         if (r >= 0) return r;
     }
+    /* First, while the child still has the caller's credentials (cgroup v2 checks write access to
+     * cgroup.procs of the target and of the common ancestor, with the opener's credentials). */
+    if (plan->join_cgroup) {
+        rc = FL_SYS4(SYS_openat, plan->cgroup_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC, 0);
+        if (rc < 0) return child_fail(plan, FL_STEP_CGROUP, rc);
+        long procs = rc;
+        rc = FL_SYS3(SYS_write, procs, "0", 1);
+        FL_SYS1(SYS_close, procs);
+        if (rc < 0) return child_fail(plan, FL_STEP_CGROUP, rc);
+    }
     if (plan->flags & FL_SPAWN_NEW_SESSION) {
         rc = FL_SYS0(SYS_setsid);
         if (rc < 0) return child_fail(plan, FL_STEP_SETSID, rc);
@@ -387,8 +415,13 @@ static int validate(const fl_spawn_options *o) {
     if (o->ngroups > 0 && o->groups == NULL) return -EINVAL;
     const unsigned known = FL_SPAWN_NEW_SESSION | FL_SPAWN_NEW_PROCESS_GROUP | FL_SPAWN_SET_GID |
                            FL_SPAWN_SET_UID | FL_SPAWN_SET_GROUPS | FL_SPAWN_NO_PATH_SEARCH |
-                           FL_SPAWN_DIE_WITH_PARENT;
+                           FL_SPAWN_DIE_WITH_PARENT | FL_SPAWN_INTO_CGROUP;
     if (o->flags & ~known) return -EINVAL;
+    if (o->flags & FL_SPAWN_INTO_CGROUP) {
+        if (o->cgroup_fd < 0) return -EINVAL;
+        int rc = fl_cgroup_check_fd(o->cgroup_fd);
+        if (rc < 0) return rc;
+    }
     if ((o->flags & FL_SPAWN_NEW_PROCESS_GROUP) && o->pgid < 0) return -EINVAL;
     /* A new session is a new group led by the child; it cannot join another one. */
     if ((o->flags & FL_SPAWN_NEW_SESSION) && (o->flags & FL_SPAWN_NEW_PROCESS_GROUP) && o->pgid != 0)
@@ -549,6 +582,7 @@ static int prepare(const fl_spawn_options *o, struct child_plan *plan, struct pr
     plan->gid = o->gid;
     plan->groups = o->groups;
     plan->ngroups = o->ngroups;
+    plan->cgroup_fd = (o->flags & FL_SPAWN_INTO_CGROUP) ? o->cgroup_fd : -1;
     plan->report = (struct child_report *)((char *)pr->stack + stack_mapping_len() -
                                            sizeof(struct child_report));
     return 0;
@@ -566,11 +600,13 @@ static void *stack_top(const struct prepared *pr) {
 static long clone_child(struct child_plan *plan, const struct prepared *pr, int *pidfd) {
     int share_vm = !(plan->flags & (FL_SPAWN_SET_UID | FL_SPAWN_SET_GID | FL_SPAWN_SET_GROUPS));
     unsigned long base = CLONE_VFORK | (share_vm ? CLONE_VM : 0);
+    int into_cgroup_refused = 0; /* clone3 failed with CLONE_INTO_CGROUP: once more without it */
     for (;;) {
         int strategy = atomic_load(&spawn_strategy);
         int fd = -1;
         long pid;
         plan->reset_handlers = strategy != FL_STRATEGY_CLONE3;
+        plan->join_cgroup = (plan->flags & FL_SPAWN_INTO_CGROUP) != 0;
         plan->report->step = FL_STEP_NONE; /* the stack is reused: clear the last report */
         plan->report->err = 0;
         switch (strategy) {
@@ -583,7 +619,18 @@ static long clone_child(struct child_plan *plan, const struct prepared *pr, int 
                 args.exit_signal = SIGCHLD;
                 args.stack = (uint64_t)(uintptr_t)pr->stack + (uint64_t)sysconf(_SC_PAGESIZE);
                 args.stack_size = (uint64_t)((char *)stack_top(pr) - (char *)(uintptr_t)args.stack);
+                int into_cgroup = plan->join_cgroup && !into_cgroup_refused;
+                if (into_cgroup) {
+                    args.flags |= CLONE_INTO_CGROUP;
+                    args.cgroup = (uint64_t)plan->cgroup_fd;
+                    plan->join_cgroup = 0;
+                }
                 pid = fl_clone3(&args, sizeof args, child_main, plan);
+                if (pid < 0 && into_cgroup) {
+                    /* Says nothing about clone3 itself (see the essay): retry without the flag. */
+                    into_cgroup_refused = 1;
+                    continue;
+                }
                 break;
             }
 #endif

@@ -44,6 +44,12 @@ public enum SpawnStep {
      */
     PDEATHSIG("pdeathsig", 16),
     /**
+     * Moving the child into its cgroup v2 directory: the child's write of "0" to
+     * {@code cgroup.procs} (EOPNOTSUPP, EBUSY, EACCES, ENOENT, ...) when the kernel could not place
+     * it there at creation.
+     */
+    CGROUP("cgroup", 17),
+    /**
      * Handing the started child to the reactor that watches its exit (Java side, after the core's
      * steps; {@code ENOMEM}, or {@code EAGAIN} when no waiter thread can be started for a child
      * without a pidfd). The child is killed and reaped before the exception is thrown.

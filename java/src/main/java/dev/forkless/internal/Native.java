@@ -61,8 +61,10 @@ public final class Native {
     public static final int STEP_PIDFD = 15;
     /** prctl(PR_SET_PDEATHSIG) for a child that dies with its parent. */
     public static final int STEP_PDEATHSIG = 16;
+    /** Moving the child into its cgroup (writing cgroup.procs in the child). */
+    public static final int STEP_CGROUP = 17;
     /** One past the last step the core knows. */
-    public static final int STEP_COUNT = 17;
+    public static final int STEP_COUNT = 18;
 
     // fl_spawn_options.flags
     /** setsid() in the child. */
