@@ -121,13 +121,17 @@ bool IsDead(int pid) {
 }
 
 // This test binary is a child subreaper (main.cc, for the detached tests): orphans of the tree
-// come back to it as zombies. Reaps those of `pids`.
+// come back to it as zombies. Reaps those of `pids`, and any other dead adoptee: a process that
+// exited before `pids` was listed (the "( sleep & )" subshell) may still have been a zombie child
+// of the killed shell, and comes back here too. Every adoptee is dead when this is called.
 void ReapAdopted(const std::vector<int> &pids) {
     std::vector<int> kids = ChildPids();
     for (int pid : pids) {
         for (int kid : kids) {
             if (kid == pid) waitpid(pid, nullptr, 0);
         }
+    }
+    while (waitpid(-1, nullptr, WNOHANG) > 0) {
     }
 }
 
