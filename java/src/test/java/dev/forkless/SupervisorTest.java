@@ -119,10 +119,11 @@ class SupervisorTest {
             assertEquals(delays[i], ms(scheduled.get(i).delay()), "delay " + i);
             assertEquals(i + 1, scheduled.get(i).restart());
             assertEquals(i + 1, scheduled.get(i).consecutive());
-            // The real gap, from the exit to the next start: never shorter than the delay; and
-            // well below twice the cap (an uncapped backoff would wait 200 and 400 ms).
+            // The real gap, from the exit to the next start: never shorter than the delay (the cap
+            // itself is checked on the scheduled delays above; an upper bound on the real gap would
+            // only measure how loaded the machine is, so it is a loose sanity bound).
             long gap = Duration.between(exited.get(i).time(), started.get(i + 1).time()).toMillis();
-            assertTrue(gap >= delays[i] - 1 && gap < delays[i] + 90, "gap " + i + ": " + gap + " ms");
+            assertTrue(gap >= delays[i] - 1 && gap < delays[i] + 2_000, "gap " + i + ": " + gap + " ms");
             assertEquals(started.get(i).pid(), exited.get(i).pid());
             assertFalse(exited.get(i).status().success());
         }
