@@ -137,18 +137,8 @@ void ReapAdopted(const std::vector<int> &pids) {
 
 fl_process *SpawnInto(int cgroup_fd, const std::string &program, const std::vector<std::string> &argv,
                       fl_spawn_error *error, int *rc) {
-    CStrings args(argv);
-    fl_fd_map map[] = {{1, 2}, {2, 2}};
-    fl_spawn_options o;
-    memset(&o, 0, sizeof o);
-    o.program = program.c_str();
-    o.argv = args.get();
-    o.fds = map;
-    o.nfds = 2;
-    o.flags = FL_SPAWN_INTO_CGROUP;
-    o.cgroup_fd = cgroup_fd;
     fl_process *p = nullptr;
-    *rc = fl_spawn(&o, &p, error);
+    *rc = SpawnQuietWith(program, argv, FL_SPAWN_INTO_CGROUP, cgroup_fd, &p, error);
     return p;
 }
 

@@ -86,24 +86,9 @@ namespace {
 
 class GroupSignalTest : public LeakCheckedTest {};
 
-// Spawns program with argv and spawn flags, stdout and stderr on this process's stderr.
-static fl_process *SpawnWith(const char *program, const char *const *argv, unsigned flags) {
-    fl_fd_map map[] = {{1, 2}, {2, 2}};
-    fl_spawn_options o;
-    memset(&o, 0, sizeof o);
-    o.program = program;
-    o.argv = argv;
-    o.fds = map;
-    o.nfds = 2;
-    o.flags = flags;
-    fl_process *p = nullptr;
-    return fl_spawn(&o, &p, nullptr) == 0 ? p : nullptr;
-}
-
 static fl_process *SpawnGroupLeader(const char *script) {
-    const char *argv[] = {"sh", "-c", script, nullptr};
-    fl_process *p = SpawnWith("/bin/sh", argv, FL_SPAWN_NEW_PROCESS_GROUP);
-    EXPECT_NE(p, nullptr);
+    fl_process *p = nullptr;
+    EXPECT_EQ(SpawnQuietWith("/bin/sh", {"sh", "-c", script}, FL_SPAWN_NEW_PROCESS_GROUP, -1, &p, nullptr), 0);
     return p;
 }
 
@@ -177,8 +162,8 @@ TEST_F(DieWithParentTest, ChildIsKilledWhenItsParentExits) {
     ASSERT_GE(parent, 0);
     if (parent == 0) {
         // The middle process: spawns the sleeper, reports its PID and exits without waiting.
-        const char *argv[] = {"sleep", "30", nullptr};
-        fl_process *p = SpawnWith("/bin/sleep", argv, FL_SPAWN_DIE_WITH_PARENT);
+        fl_process *p = nullptr;
+        SpawnQuietWith("/bin/sleep", {"sleep", "30"}, FL_SPAWN_DIE_WITH_PARENT, -1, &p, nullptr);
         int64_t pid = p != nullptr ? fl_process_pid(p) : -1;
         // Closing does not kill (the child goes to the orphan list); it keeps valgrind's leak
         // check of this process quiet.

@@ -202,7 +202,8 @@ RunResult RunHelper(const RunSpec &spec) {
     return r;
 }
 
-fl_process *SpawnQuiet(const std::string &program, const std::vector<std::string> &argv_strings) {
+int SpawnQuietWith(const std::string &program, const std::vector<std::string> &argv_strings, unsigned flags,
+                   int cgroup_fd, fl_process **out, fl_spawn_error *error) {
     CStrings argv(argv_strings);
     fl_fd_map map[] = {{1, 2}, {2, 2}};
     fl_spawn_options o;
@@ -211,9 +212,16 @@ fl_process *SpawnQuiet(const std::string &program, const std::vector<std::string
     o.argv = argv.get();
     o.fds = map;
     o.nfds = 2;
+    o.flags = flags;
+    o.cgroup_fd = cgroup_fd;
+    *out = nullptr;
+    return fl_spawn(&o, out, error);
+}
+
+fl_process *SpawnQuiet(const std::string &program, const std::vector<std::string> &argv_strings) {
     fl_process *p = nullptr;
     fl_spawn_error e{};
-    int rc = fl_spawn(&o, &p, &e);
+    int rc = SpawnQuietWith(program, argv_strings, 0, -1, &p, &e);
     EXPECT_EQ(rc, 0) << "spawning " << program << " failed at " << fl_step_name(e.step)
                      << " errno " << e.err;
     return rc == 0 ? p : nullptr;

@@ -81,6 +81,10 @@ RunResult RunHelper(const RunSpec &spec);
 // Spawns program with argv (argv[0] included) and fds 1 and 2 mapped to this process's stderr.
 // Fails the test and returns NULL if the spawn fails.
 fl_process *SpawnQuiet(const std::string &program, const std::vector<std::string> &argv);
+// As SpawnQuiet, with spawn flags and (for FL_SPAWN_INTO_CGROUP) a cgroup descriptor, without
+// failing the test: returns fl_spawn's result and fills *out and *error.
+int SpawnQuietWith(const std::string &program, const std::vector<std::string> &argv, unsigned flags,
+                   int cgroup_fd, fl_process **out, fl_spawn_error *error);
 // Spawns a helper that sleeps until killed (or for `ms` milliseconds when ms >= 0), with fds 1
 // and 2 mapped to this process's stderr. Fails the test and returns NULL if the spawn fails.
 fl_process *SpawnSleeper(int ms = -1);

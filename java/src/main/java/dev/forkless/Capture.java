@@ -115,7 +115,7 @@ final class Capture {
     }
 
     /** The streams a collection uses: the child's pipes, claimed for {@code who}. */
-    private static PipeEnd[] claim(Child child, OutputOptions options, String who) {
+    private static PipeEnd[] claim(Child child, OutputOptions options, String who, boolean outlivesChild) {
         PipeEnd[] ends = {child.pipe(0), child.pipe(1), child.pipe(2)};
         if (options.inputBytes() != null && ends[0] == null) {
             throw new IllegalStateException("cannot feed input to " + child + ": its stdin is not"
@@ -125,7 +125,7 @@ final class Capture {
         try {
             for (; claimed < 3; claimed++) {
                 if (ends[claimed] != null) {
-                    ends[claimed].claim(who);
+                    ends[claimed].claim(who, outlivesChild);
                 }
             }
         } catch (IllegalStateException e) {
@@ -144,7 +144,7 @@ final class Capture {
      * The child's pipes are closed afterwards, also on failure.
      */
     static Output collect(Child child, OutputOptions options) throws InterruptedException {
-        PipeEnd[] ends = claim(child, options, "output()");
+        PipeEnd[] ends = claim(child, options, "output()", false);
         byte[] input = options.inputBytes();
         long grace = options.graceNanos();
         Sink[] sinks = {null, new Sink(options.limit()), new Sink(options.limit())};
@@ -275,7 +275,7 @@ final class Capture {
      * once the child has exited and both streams are done.
      */
     static CompletableFuture<Output> collectAsync(Child child, OutputOptions options) {
-        PipeEnd[] ends = claim(child, options, "outputAsync()");
+        PipeEnd[] ends = claim(child, options, "outputAsync()", true);
         Reactor reactor;
         try {
             reactor = Reactor.get();

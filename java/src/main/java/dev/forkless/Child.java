@@ -718,7 +718,7 @@ public final class Child implements AutoCloseable {
         if (end == null) {
             throw new IllegalStateException(STREAMS[stream] + " of " + this + " is not Stdio.piped()");
         }
-        end.claim(STREAMS[stream] + "()/" + STREAMS[stream] + "Channel()");
+        end.claim(STREAMS[stream] + "()/" + STREAMS[stream] + "Channel()", false);
         synchronized (faces) {
             int at = stream + (channel ? 3 : 0);
             if (faces[at] == null) {

@@ -808,7 +808,7 @@ public final class Command {
             throw new IllegalStateException("cannot run " + NativeStrings.quote(program) + ": stdin is "
                     + "Stdio.from(" + upstream + "), whose stdout is not Stdio.piped()");
         }
-        end.claim(FROM_CLAIM);
+        end.claim(FROM_CLAIM, false);
         return end;
     }
 

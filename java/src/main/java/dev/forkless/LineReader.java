@@ -60,7 +60,7 @@ final class LineReader {
 
     static CompletableFuture<Void> start(PipeEnd end, String who, Charset charset, Executor executor,
                                          Consumer<String> consumer) {
-        end.claim(who);
+        end.claim(who, true);
         Reactor reactor;
         try {
             reactor = Reactor.get();

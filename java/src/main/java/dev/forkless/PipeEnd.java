@@ -32,6 +32,7 @@ final class PipeEnd implements AutoCloseable {
     private final AtomicBoolean closed = new AtomicBoolean();
     private volatile Thread parked;
     private String consumer;     // guarded by this
+    private boolean outlivesChild; // guarded by this: the consumer reads on after Child.close()
     // Bytes read ahead by available(); guarded by lock.
     private byte[] ahead;
     private int aheadPos;
@@ -50,17 +51,20 @@ final class PipeEnd implements AutoCloseable {
 
     /** Whether a collector that outlives the Child (outputAsync, onStdoutLine) reads this end. */
     synchronized boolean isCollected() {
-        return consumer != null && (consumer.startsWith("outputAsync") || consumer.startsWith("onStd"));
+        return outlivesChild;
     }
 
     /**
      * Records the consumer; the same consumer may claim again.
      *
+     * @param outlivesChild whether it reads on after {@link Child#close()} (until end-of-file),
+     *     so that close must leave the pipe open
      * @throws IllegalStateException if another consumer has it, or it was given away
      */
-    synchronized void claim(String who) {
+    synchronized void claim(String who, boolean outlivesChild) {
         if (consumer == null) {
             consumer = who;
+            this.outlivesChild = outlivesChild;
         } else if (!consumer.equals(who)) {
             throw new IllegalStateException(name + " is already used by " + consumer
                     + "; it cannot also be used by " + who);
@@ -71,6 +75,7 @@ final class PipeEnd implements AutoCloseable {
     synchronized void unclaim(String who) {
         if (who.equals(consumer)) {
             consumer = null;
+            outlivesChild = false;
         }
     }
 
