@@ -350,6 +350,24 @@ void fl_reactor_close(fl_reactor *r);
  * not complete within a second (a task in uninterruptible sleep) is followed by the kill anyway. */
 int fl_cgroup_kill(fl_fd cgroup_fd);
 
+/* Sends sig to every process in the cgroup and its descendant cgroups. SIGKILL is fl_cgroup_kill;
+ * any other signal takes the freezing way (cgroup.kill knows only SIGKILL): freeze, signal each
+ * listed PID, thaw. A frozen process can neither exit by itself nor fork, so no listed PID can
+ * be recycled meanwhile; the signal is delivered when the cgroup thaws. 0 once sent (also to an
+ * empty cgroup), -EINVAL for a signal number out of range, else as fl_cgroup_kill. */
+int fl_cgroup_signal(fl_fd cgroup_fd, int sig);
+
+/* Creates the cgroup parent_fd/name (mkdir; name is one path component) and opens it for
+ * FL_SPAWN_INTO_CGROUP and the functions here: 0 and the descriptor in *out (the caller owns it),
+ * or -errno: -EEXIST, -EACCES/-EPERM (not delegated to this user), -EAGAIN (cgroup.max.descendants
+ * or cgroup.max.depth reached), -EINVAL (parent_fd is no cgroup2 directory, or name is not a
+ * single component). */
+int fl_cgroup_create(fl_fd parent_fd, const char *name, fl_fd *out);
+
+/* Removes the empty cgroup parent_fd/name (rmdir): 0, or -errno: -EBUSY while a live process is in
+ * it or it has child cgroups, -ENOENT when it is gone already. */
+int fl_cgroup_remove(fl_fd parent_fd, const char *name);
+
 /* Whether the cgroup or any descendant still has a live process ("populated" in cgroup.events):
  * 1 yes, 0 no (the leaf may now be removed with rmdir, which fails with EBUSY before), or -errno
  * (-ENOENT for the root cgroup, which has no cgroup.events). Exited processes do not count, even
@@ -374,7 +392,8 @@ enum {
     FL_OPEN_APPEND = 1u << 2,
     FL_OPEN_CREATE = 1u << 3,
     FL_OPEN_EXCLUSIVE = 1u << 4, /* with CREATE: fail if it exists */
-    FL_OPEN_TRUNCATE = 1u << 5
+    FL_OPEN_TRUNCATE = 1u << 5,
+    FL_OPEN_DIRECTORY = 1u << 6  /* with READ only: a directory (O_DIRECTORY), e.g. a cgroup */
 };
 /* Opens path; returns 0 and stores the descriptor in *out, or -errno. mode applies when a file is
  * created. */

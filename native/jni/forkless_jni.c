@@ -38,6 +38,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +77,7 @@ _Static_assert(J(SPAWN_SET_UID) == FL_SPAWN_SET_UID, "SPAWN_SET_UID");
 _Static_assert(J(SPAWN_SET_GROUPS) == FL_SPAWN_SET_GROUPS, "SPAWN_SET_GROUPS");
 _Static_assert(J(SPAWN_NO_PATH_SEARCH) == FL_SPAWN_NO_PATH_SEARCH, "SPAWN_NO_PATH_SEARCH");
 _Static_assert(J(SPAWN_DIE_WITH_PARENT) == FL_SPAWN_DIE_WITH_PARENT, "SPAWN_DIE_WITH_PARENT");
+_Static_assert(J(SPAWN_INTO_CGROUP) == FL_SPAWN_INTO_CGROUP, "SPAWN_INTO_CGROUP");
 _Static_assert(J(EXITED) == FL_EXITED, "EXITED");
 _Static_assert(J(SIGNALED) == FL_SIGNALED, "SIGNALED");
 _Static_assert(J(OPEN_READ) == FL_OPEN_READ, "OPEN_READ");
@@ -84,6 +86,7 @@ _Static_assert(J(OPEN_APPEND) == FL_OPEN_APPEND, "OPEN_APPEND");
 _Static_assert(J(OPEN_CREATE) == FL_OPEN_CREATE, "OPEN_CREATE");
 _Static_assert(J(OPEN_EXCLUSIVE) == FL_OPEN_EXCLUSIVE, "OPEN_EXCLUSIVE");
 _Static_assert(J(OPEN_TRUNCATE) == FL_OPEN_TRUNCATE, "OPEN_TRUNCATE");
+_Static_assert(J(OPEN_DIRECTORY) == FL_OPEN_DIRECTORY, "OPEN_DIRECTORY");
 _Static_assert(J(STRATEGY_CLONE3) == FL_STRATEGY_CLONE3, "STRATEGY_CLONE3");
 _Static_assert(J(STRATEGY_CLONE_PIDFD) == FL_STRATEGY_CLONE_PIDFD, "STRATEGY_CLONE_PIDFD");
 _Static_assert(J(STRATEGY_PIDFD_OPEN) == FL_STRATEGY_PIDFD_OPEN, "STRATEGY_PIDFD_OPEN");
@@ -111,7 +114,8 @@ _Static_assert(J(EINTR) == EINTR && J(EBADF) == EBADF && J(ECHILD) == ECHILD, "e
 _Static_assert(J(EACCES) == EACCES && J(EEXIST) == EEXIST && J(ENOTDIR) == ENOTDIR, "errno");
 _Static_assert(J(EISDIR) == EISDIR && J(EINVAL) == EINVAL && J(EMFILE) == EMFILE, "errno");
 _Static_assert(J(EAGAIN) == EAGAIN && J(ENOMEM) == ENOMEM, "errno");
-_Static_assert(J(EPIPE) == EPIPE && J(EIO) == EIO, "errno");
+_Static_assert(J(EPIPE) == EPIPE && J(EIO) == EIO && J(EBUSY) == EBUSY, "errno");
+_Static_assert(J(SIGKILL) == SIGKILL, "SIGKILL");
 _Static_assert(J(STATS_LENGTH) == 5, "stats0 out[]: state, threads, user, system, rss");
 /* fl_fd is a plain int descriptor on POSIX; the int[] fd map relies on it. */
 _Static_assert(sizeof(fl_fd) == sizeof(jint), "fl_fd must be an int on this platform");
@@ -178,7 +182,7 @@ static void put_spawn_out(JNIEnv *env, jlongArray out, jlong handle, jlong pid, 
 /* spawn0 and spawnDetached0: out[] = {handle, pid, step}; a detached spawn has no handle (0). */
 static jint spawn_impl(JNIEnv *env, jbyteArray block, jint argc, jint envc, jboolean has_cwd,
                        jintArray fd_map, jint flags, jint pgid, jint uid, jint gid,
-                       jintArray groups, jlongArray out, int detached) {
+                       jintArray groups, jint cgroup_fd, jlongArray out, int detached) {
     if (block == NULL || fd_map == NULL || out == NULL
             || (*env)->GetArrayLength(env, out) < 3) {
         return -EINVAL; /* Native.java never does this; no step can be reported without out[] */
@@ -248,6 +252,7 @@ static jint spawn_impl(JNIEnv *env, jbyteArray block, jint argc, jint envc, jboo
     opts.gid = (uint32_t)gid;
     opts.groups = gids;
     opts.ngroups = (size_t)ngroups;
+    opts.cgroup_fd = (fl_fd)cgroup_fd;
 
     fl_process *p = NULL;
     fl_spawn_error err = { FL_STEP_NONE, 0 };
@@ -287,16 +292,19 @@ done:
 
 static jint JNICALL spawn0(JNIEnv *env, jclass cls, jbyteArray block, jint argc, jint envc,
                            jboolean has_cwd, jintArray fd_map, jint flags, jint pgid, jint uid,
-                           jint gid, jintArray groups, jlongArray out) {
+                           jint gid, jintArray groups, jint cgroup_fd, jlongArray out) {
     (void)cls;
-    return spawn_impl(env, block, argc, envc, has_cwd, fd_map, flags, pgid, uid, gid, groups, out, 0);
+    return spawn_impl(env, block, argc, envc, has_cwd, fd_map, flags, pgid, uid, gid, groups,
+                      cgroup_fd, out, 0);
 }
 
 static jint JNICALL spawnDetached0(JNIEnv *env, jclass cls, jbyteArray block, jint argc,
                                    jint envc, jboolean has_cwd, jintArray fd_map, jint flags,
-                                   jint pgid, jint uid, jint gid, jintArray groups, jlongArray out) {
+                                   jint pgid, jint uid, jint gid, jintArray groups, jint cgroup_fd,
+                                   jlongArray out) {
     (void)cls;
-    return spawn_impl(env, block, argc, envc, has_cwd, fd_map, flags, pgid, uid, gid, groups, out, 1);
+    return spawn_impl(env, block, argc, envc, has_cwd, fd_map, flags, pgid, uid, gid, groups,
+                      cgroup_fd, out, 1);
 }
 
 static jint JNICALL wait0(JNIEnv *env, jclass cls, jlong handle, jint timeout_ms,
@@ -330,6 +338,18 @@ static jint JNICALL signalGroup0(JNIEnv *env, jclass cls, jlong handle, jint sig
     return fl_process_signal_group(to_process(handle), sig);
 }
 
+static jint JNICALL cgroupSignal0(JNIEnv *env, jclass cls, jint cgroup_fd, jint sig) {
+    (void)env;
+    (void)cls;
+    return fl_cgroup_signal((fl_fd)cgroup_fd, sig);
+}
+
+static jint JNICALL cgroupPopulated0(JNIEnv *env, jclass cls, jint cgroup_fd) {
+    (void)env;
+    (void)cls;
+    return fl_cgroup_populated((fl_fd)cgroup_fd);
+}
+
 static jint JNICALL signal0(JNIEnv *env, jclass cls, jlong handle, jint sig) {
     (void)env;
     (void)cls;
@@ -361,8 +381,9 @@ static jint JNICALL spawnStrategy0(JNIEnv *env, jclass cls) {
 }
 
 /* path: the bytes of the path without a terminator; one is appended here. */
-static jint JNICALL open0(JNIEnv *env, jclass cls, jbyteArray path, jint flags, jint mode) {
-    (void)cls;
+/* A path's bytes as a C string the caller frees: 0, or -EINVAL (empty, or a NUL inside: it would
+ * name another file), -ENOMEM. */
+static int c_path(JNIEnv *env, jbyteArray path, char **out) {
     if (path == NULL) {
         return -EINVAL;
     }
@@ -373,15 +394,50 @@ static jint JNICALL open0(JNIEnv *env, jclass cls, jbyteArray path, jint flags, 
     }
     (*env)->GetByteArrayRegion(env, path, 0, len, (jbyte *)buf);
     buf[len] = '\0';
-    int rc;
     if (PENDING(env) || len == 0 || memchr(buf, '\0', (size_t)len) != NULL) {
-        rc = -EINVAL; /* empty, or a NUL inside: it would name another file */
-    } else {
+        free(buf);
+        return -EINVAL;
+    }
+    *out = buf;
+    return 0;
+}
+
+static jint JNICALL open0(JNIEnv *env, jclass cls, jbyteArray path, jint flags, jint mode) {
+    (void)cls;
+    char *buf = NULL;
+    int rc = c_path(env, path, &buf);
+    if (rc == 0) {
         fl_fd fd = -1;
         rc = fl_fd_open(buf, (unsigned)flags, mode, &fd);
         if (rc >= 0) {
             rc = (int)fd;
         }
+    }
+    free(buf);
+    return rc;
+}
+
+static jint JNICALL cgroupCreate0(JNIEnv *env, jclass cls, jint parent_fd, jbyteArray name) {
+    (void)cls;
+    char *buf = NULL;
+    int rc = c_path(env, name, &buf);
+    if (rc == 0) {
+        fl_fd fd = -1;
+        rc = fl_cgroup_create((fl_fd)parent_fd, buf, &fd);
+        if (rc >= 0) {
+            rc = (int)fd;
+        }
+    }
+    free(buf);
+    return rc;
+}
+
+static jint JNICALL cgroupRemove0(JNIEnv *env, jclass cls, jint parent_fd, jbyteArray name) {
+    (void)cls;
+    char *buf = NULL;
+    int rc = c_path(env, name, &buf);
+    if (rc == 0) {
+        rc = fl_cgroup_remove((fl_fd)parent_fd, buf);
     }
     free(buf);
     return rc;
@@ -676,8 +732,12 @@ static jint JNICALL communicate0(JNIEnv *env, jclass cls, jintArray fds, jobject
 #define METHOD(name, sig) { (char *)#name, (char *)(sig), (void *)&name }
 
 static const JNINativeMethod methods[] = {
-    METHOD(spawn0, "([BIIZ[IIIII[I[J)I"),
-    METHOD(spawnDetached0, "([BIIZ[IIIII[I[J)I"),
+    METHOD(spawn0, "([BIIZ[IIIII[II[J)I"),
+    METHOD(spawnDetached0, "([BIIZ[IIIII[II[J)I"),
+    METHOD(cgroupSignal0, "(II)I"),
+    METHOD(cgroupPopulated0, "(I)I"),
+    METHOD(cgroupCreate0, "(I[B)I"),
+    METHOD(cgroupRemove0, "(I[B)I"),
     METHOD(wait0, "(JI[J)I"),
     METHOD(signal0, "(JI)I"),
     METHOD(stats0, "(J[J)I"),

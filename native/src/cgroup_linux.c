@@ -116,6 +116,33 @@ static int events_value(int dir, const char *key) {
     return -EINVAL;
 }
 
+static int bad_component(const char *name) {
+    return name == NULL || name[0] == '\0' || strchr(name, '/') != NULL || strcmp(name, ".") == 0
+           || strcmp(name, "..") == 0;
+}
+
+int fl_cgroup_create(fl_fd parent_fd, const char *name, fl_fd *out) {
+    if (out == NULL || bad_component(name)) return -EINVAL;
+    int rc = fl_cgroup_check_fd(parent_fd);
+    if (rc < 0) return rc;
+    if (mkdirat(parent_fd, name, 0755) != 0) return -errno;
+    int fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) {
+        int err = errno;
+        unlinkat(parent_fd, name, AT_REMOVEDIR);
+        return -err;
+    }
+    *out = fd;
+    return 0;
+}
+
+int fl_cgroup_remove(fl_fd parent_fd, const char *name) {
+    if (bad_component(name)) return -EINVAL;
+    int rc = fl_cgroup_check_fd(parent_fd);
+    if (rc < 0) return rc;
+    return unlinkat(parent_fd, name, AT_REMOVEDIR) == 0 ? 0 : -errno;
+}
+
 int fl_cgroup_populated(fl_fd cgroup_fd) {
     int rc = fl_cgroup_check_fd(cgroup_fd);
     if (rc < 0) return rc;
@@ -128,7 +155,7 @@ int fl_cgroup_kill(fl_fd cgroup_fd) {
     rc = write_at(cgroup_fd, "cgroup.kill", "1");
     /* ENOENT: a kernel before 5.14 (or the root cgroup, which has neither file). */
     if (rc != -ENOENT) return rc;
-    return fl_cgroup_kill_by_freezing(cgroup_fd);
+    return fl_cgroup_signal_by_freezing(cgroup_fd, SIGKILL);
 }
 
 static int64_t now_ms(void) {
@@ -137,9 +164,9 @@ static int64_t now_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* SIGKILL to every process listed in dir's cgroup.procs, then the same in each child cgroup.
+/* sig to every process listed in dir's cgroup.procs, then the same in each child cgroup.
  * Keeps going after an error and returns the first one (0 if none). */
-static int kill_listed(int dir, int depth) {
+static int signal_listed(int dir, int sig, int depth) {
     int first_err = 0;
     /* Read the whole list before signalling anyone (see the essay): a process killed early in the
      * list may be reaped and its PID reused while we are still reading. */
@@ -178,7 +205,7 @@ static int kill_listed(int dir, int depth) {
             long pid = strtol(p, &end, 10);
             if (end == p) break;
             /* ESRCH: it exited (killed by someone else, see the essay) after the read. */
-            if (pid > 0 && kill((pid_t)pid, SIGKILL) != 0 && errno != ESRCH && first_err == 0) {
+            if (pid > 0 && kill((pid_t)pid, sig) != 0 && errno != ESRCH && first_err == 0) {
                 first_err = -errno;
             }
             p = end;
@@ -206,7 +233,7 @@ static int kill_listed(int dir, int depth) {
         }
         int child = openat(dfd, e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         /* ENOENT: removed meanwhile, nothing to kill there. */
-        int rc = child < 0 ? (errno == ENOENT ? 0 : -errno) : kill_listed(child, depth + 1);
+        int rc = child < 0 ? (errno == ENOENT ? 0 : -errno) : signal_listed(child, sig, depth + 1);
         if (child >= 0) close(child);
         if (rc < 0 && first_err == 0) first_err = rc;
     }
@@ -214,7 +241,13 @@ static int kill_listed(int dir, int depth) {
     return first_err;
 }
 
-int fl_cgroup_kill_by_freezing(int fd) {
+int fl_cgroup_signal(fl_fd cgroup_fd, int sig) {
+    if (sig == SIGKILL) return fl_cgroup_kill(cgroup_fd);
+    if (sig <= 0 || sig >= NSIG) return -EINVAL;
+    return fl_cgroup_signal_by_freezing(cgroup_fd, sig);
+}
+
+int fl_cgroup_signal_by_freezing(int fd, int sig) {
     int rc = fl_cgroup_check_fd(fd);
     if (rc < 0) return rc;
     /* Thaw at the end only what this call froze: a cgroup its owner froze stays frozen. */
@@ -232,7 +265,7 @@ int fl_cgroup_kill_by_freezing(int fd) {
         struct timespec ms = {0, 1000000};
         nanosleep(&ms, NULL);
     }
-    rc = kill_listed(fd, 0);
+    rc = signal_listed(fd, sig, 0);
     if (!frozen_before) {
         int thaw = write_at(fd, "cgroup.freeze", "0");
         if (rc == 0) rc = thaw;

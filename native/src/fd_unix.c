@@ -41,6 +41,10 @@ int fl_fd_open(const char *path, unsigned flags, int mode, fl_fd *out) {
     if (flags & FL_OPEN_CREATE) oflags |= O_CREAT;
     if (flags & FL_OPEN_EXCLUSIVE) oflags |= O_EXCL;
     if (flags & FL_OPEN_TRUNCATE) oflags |= O_TRUNC;
+    if (flags & FL_OPEN_DIRECTORY) {
+        if (rw != FL_OPEN_READ) return -EINVAL;
+        oflags |= O_DIRECTORY;
+    }
     int fd;
     do {
         fd = open(path, oflags, mode);

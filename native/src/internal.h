@@ -61,10 +61,10 @@ FL_HIDDEN int fl_resolve_program(const char *program, const char *const *envp, c
 /* cgroup_linux.c: 0 if fd is an open directory on a cgroup2 file system, -EBADF if fd is not
  * open, -EINVAL otherwise (a cgroup v1 hierarchy, any other directory or file). */
 FL_HIDDEN int fl_cgroup_check_fd(int fd);
-/* cgroup_linux.c: fl_cgroup_kill's fallback for kernels without cgroup.kill (before 5.14):
- * freeze, kill every listed PID in the subtree, thaw. Exposed for the tests, which run on kernels
- * that have cgroup.kill. 0 or -errno. */
-FL_HIDDEN int fl_cgroup_kill_by_freezing(int fd);
+/* cgroup_linux.c: freeze, send sig to every listed PID in the subtree, thaw. fl_cgroup_signal's
+ * way for any signal but SIGKILL, and fl_cgroup_kill's fallback for kernels without cgroup.kill
+ * (before 5.14); exposed for the tests, which run on kernels that have it. 0 or -errno. */
+FL_HIDDEN int fl_cgroup_signal_by_freezing(int fd, int sig);
 
 #ifdef __cplusplus
 }

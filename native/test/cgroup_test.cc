@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <functional>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -229,7 +230,7 @@ class CgroupTest : public LeakCheckedTest {
     // A tree in the leaf: sh with three background sleeps (one in a session of its own, one
     // orphaned at once by a subshell), plus a sleeper of ours in a child cgroup. `kill` must end
     // every one of them.
-    void KillTree(int (*kill_fn)(int)) {
+    void KillTree(const std::function<int(int)> &kill_fn, int expected_sig = SIGKILL) {
         int inner_fd = MkSub("inner");
         ASSERT_GE(inner_fd, 0);
         fl_spawn_error e{};
@@ -270,7 +271,7 @@ class CgroupTest : public LeakCheckedTest {
             fl_exit_status st{};
             EXPECT_EQ(fl_process_wait(p, 10000, &st), 1);
             EXPECT_EQ(st.kind, FL_SIGNALED);
-            EXPECT_EQ(st.code, SIGKILL);
+            EXPECT_EQ(st.code, expected_sig);
             fl_process_close(p);
         }
         EXPECT_EQ(AwaitPopulated(fd_, 0), 0);
@@ -318,18 +319,32 @@ TEST_F(CgroupTest, KillEndsTheWholeTree) { KillTree(fl_cgroup_kill); }
 
 // The path for kernels before 5.14 (this one has cgroup.kill): freeze, kill each PID, thaw.
 TEST_F(CgroupTest, KillByFreezingEndsTheWholeTree) {
-    KillTree(fl_cgroup_kill_by_freezing);
+    KillTree([](int fd) { return fl_cgroup_signal_by_freezing(fd, SIGKILL); });
+}
+
+// Any other signal goes the freezing way too (cgroup.kill knows only SIGKILL); nobody here
+// handles SIGTERM, so it ends the tree as well, and the status shows it was TERM.
+TEST_F(CgroupTest, SignalSendsThatSignalToTheWholeTree) {
+    KillTree([](int fd) { return fl_cgroup_signal(fd, SIGTERM); }, SIGTERM);
+    EXPECT_EQ(ReadText(leaf_ + "/cgroup.freeze"), "0\n");  // thawed again
+}
+
+TEST_F(CgroupTest, SignalRejectsBadSignalNumbers) {
+    EXPECT_EQ(fl_cgroup_signal(fd_, 0), -EINVAL);
+    EXPECT_EQ(fl_cgroup_signal(fd_, -1), -EINVAL);
+    EXPECT_EQ(fl_cgroup_signal(fd_, 65), -EINVAL);
+    EXPECT_EQ(fl_cgroup_signal(fd_, SIGKILL), 0);  // empty: nobody to signal, not an error
 }
 
 TEST_F(CgroupTest, KillByFreezingThawsAndLeavesAFrozenCgroupFrozen) {
-    ASSERT_EQ(fl_cgroup_kill_by_freezing(fd_), 0);  // empty: nothing to kill
+    ASSERT_EQ(fl_cgroup_signal_by_freezing(fd_, SIGKILL), 0);  // empty: nothing to kill
     EXPECT_EQ(ReadText(leaf_ + "/cgroup.freeze"), "0\n");
     // Not spawned after the freeze: a vfork-style spawn into a frozen cgroup waits for the thaw.
     fl_process *p = SpawnSleeperInto(fd_);
     ASSERT_NE(p, nullptr);
     std::ofstream(leaf_ + "/cgroup.freeze") << "1";
     ASSERT_EQ(ReadText(leaf_ + "/cgroup.freeze"), "1\n");
-    EXPECT_EQ(fl_cgroup_kill_by_freezing(fd_), 0);
+    EXPECT_EQ(fl_cgroup_signal_by_freezing(fd_, SIGKILL), 0);
     fl_exit_status st{};
     EXPECT_EQ(fl_process_wait(p, 10000, &st), 1);
     EXPECT_EQ(st.code, SIGKILL);
@@ -453,7 +468,9 @@ TEST_F(CgroupTest, KillAndPopulatedRejectBadDescriptors) {
     TempDir tmp;
     int plain = OpenDir(tmp.path());
     ASSERT_GE(plain, 0);
-    for (int (*fn)(int) : {fl_cgroup_kill, fl_cgroup_populated, fl_cgroup_kill_by_freezing}) {
+    auto term = [](int fd) { return fl_cgroup_signal(fd, SIGTERM); };
+    for (std::function<int(int)> fn : std::vector<std::function<int(int)>>{
+             fl_cgroup_kill, fl_cgroup_populated, term}) {
         EXPECT_EQ(fn(-1), -EBADF);
         EXPECT_EQ(fn(plain), -EINVAL);
     }

@@ -35,6 +35,10 @@
 //                     and child created after it, so it runs a whole JVM without pidfds (glibc's
 //                     pthread_create and posix_spawn fall back from clone3 on ENOSYS):
 //                         forkless_tests --fl-helper no-pidfd-exec /usr/bin/java -version
+//   no-mkdir-exec PROGRAM ARGS...
+//                     the same with a filter under which mkdir and mkdirat fail with EACCES, as
+//                     they do in a cgroup tree not delegated to this user: a JVM that cannot make
+//                     cgroups (run it with -XX:-UsePerfData, whose directory it could not make).
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -321,16 +325,23 @@ int HelperMain(int argc, char **argv, const char *mode, int first_arg) {
         int n = snprintf(tail, sizeof tail, "\nin=%llu fnv=%llx\n", (unsigned long long)got,
                          (unsigned long long)hash);
         WriteTo(2, tail, (size_t)n);
-    } else if (m == "no-pidfd-exec") {
+    } else if (m == "no-pidfd-exec" || m == "no-mkdir-exec") {
         need(1);
-        int rc = fltest::InstallSeccomp(fltest::NoPidfdSeccompRules());
+        std::vector<fltest::SeccompRule> rules = fltest::NoPidfdSeccompRules();
+        if (m == "no-mkdir-exec") {
+            rules = {{SYS_mkdirat, EACCES}};
+#ifdef SYS_mkdir
+            rules.push_back({SYS_mkdir, EACCES});
+#endif
+        }
+        int rc = fltest::InstallSeccomp(rules);
         if (rc < 0) {
-            fprintf(stderr, "no-pidfd-exec: installing the seccomp filter: %s\n", strerror(-rc));
+            fprintf(stderr, "%s: installing the seccomp filter: %s\n", m.c_str(), strerror(-rc));
             _exit(127);
         }
         // argv[first_arg] is PROGRAM and the rest follow it: exactly the argv to pass on.
         execv(arg(0), argv + first_arg);
-        fprintf(stderr, "no-pidfd-exec: execv %s: %s\n", arg(0), strerror(errno));
+        fprintf(stderr, "%s: execv %s: %s\n", m.c_str(), arg(0), strerror(errno));
         _exit(127);
     } else {
         _exit(119);

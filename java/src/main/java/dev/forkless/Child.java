@@ -1,6 +1,7 @@
 package dev.forkless;
 
 import dev.forkless.internal.Callbacks;
+import dev.forkless.internal.Cgroups;
 import dev.forkless.internal.Cleaners;
 import dev.forkless.internal.ExitState;
 import dev.forkless.internal.LeakReports;
@@ -18,6 +19,7 @@ import java.nio.channels.ReadableByteChannel;
 import java.nio.channels.WritableByteChannel;
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -76,10 +78,14 @@ public final class Child implements AutoCloseable {
     private final PipeEnd[] pipes; // stdin, stdout, stderr; null where not Stdio.piped()
     private final Object[] faces = new Object[6]; // streams, then channels; guarded by itself
     private volatile Process processView;
+    /** How long close() with KILL_TREE waits for the last process of a killed cgroup to go. */
+    private static final long TREE_EXIT_WAIT_MILLIS = 5000;
+    private final Cgroups.Leaf leaf; // null: no cgroup of its own
 
     Child(NativeProcess process, ExitState state, CloseAction closeAction, String program,
-          boolean killOnUnreachable, PipeEnd[] pipes) {
+          boolean killOnUnreachable, PipeEnd[] pipes, Cgroups.Leaf leaf) {
         this.pipes = pipes;
+        this.leaf = leaf;
         this.process = process;
         this.state = state;
         this.exit = state.future();
@@ -88,7 +94,7 @@ public final class Child implements AutoCloseable {
         this.pid = process.pid();
         // The action refers to the handle and the shared state only, never to this Child (it
         // would never be collected).
-        this.cleanup = new Cleanup(process, state, killOnUnreachable);
+        this.cleanup = new Cleanup(process, state, killOnUnreachable, leaf);
         this.cleanable = Cleaners.register(this, cleanup);
     }
 
@@ -116,12 +122,14 @@ public final class Child implements AutoCloseable {
         private final NativeProcess process;
         private final ExitState state;
         private final boolean killOnUnreachable;
+        private final Cgroups.Leaf leaf;
         volatile boolean explicit;
 
-        Cleanup(NativeProcess process, ExitState state, boolean killOnUnreachable) {
+        Cleanup(NativeProcess process, ExitState state, boolean killOnUnreachable, Cgroups.Leaf leaf) {
             this.process = process;
             this.state = state;
             this.killOnUnreachable = killOnUnreachable;
+            this.leaf = leaf;
         }
 
         @Override
@@ -139,6 +147,9 @@ public final class Child implements AutoCloseable {
                 // Nothing may stop the release below.
             } finally {
                 process.release();
+                if (leaf != null) {
+                    leaf.release(); // removed now if empty, else once its last process has exited
+                }
             }
         }
     }
@@ -441,38 +452,53 @@ public final class Child implements AutoCloseable {
     }
 
     /**
-     * Sends {@link Signal#KILL} to the child's whole process group; see {@link #killTree(Signal)}.
+     * Sends {@link Signal#KILL} to the child's whole tree; see {@link #killTree(Signal)}.
      *
-     * @return true if sent; false if the child had already exited and been reaped
-     * @throws IllegalStateException if the child does not lead its own process group, or after
-     *     {@link #close()}
+     * @return true if sent; false if nobody was left to receive it
+     * @throws IllegalStateException if the child has neither a cgroup nor a process group of its
+     *     own, or after {@link #close()}
      */
     public boolean killTree() {
         return killTree(Signal.KILL);
     }
 
     /**
-     * Sends a signal to every process in the child's process group: the child and whatever it
-     * started that stayed in the group (forks, pipelines, a shell's jobs). The child must lead its
-     * own group: spawned with {@link Command#newProcessGroup()} or {@link Command#newSession()} (or
-     * {@link CloseAction#KILL_TREE}).
-     *
-     * <p>The group is signalled only while the child is not reaped, so its number is surely still
-     * the child's group and never someone else's. Limits of process groups, which a cgroup-based
-     * tree kill will lift: a descendant that moved to another group or session (a daemon calling
-     * {@code setsid}, a nested {@code newProcessGroup}) is not reached, and once the child itself
-     * has exited and been reaped the group can no longer be named (its remaining members run on).
+     * Sends a signal to the child's whole tree. Returns once the signal is sent: to wait for the
+     * tree to be gone, {@link #close()} with {@link CloseAction#KILL_TREE}.
+     * <ul>
+     *   <li>With a cgroup ({@link #cgroup()}, see {@link TreeKill#CGROUP}): every process in it,
+     *       whatever session or group it moved to, also after the child itself has exited and been
+     *       reaped. {@link Signal#KILL} is one atomic {@code cgroup.kill}; other signals freeze the
+     *       cgroup, signal every member and thaw it (so no listed PID can be recycled meanwhile).
+     *       </li>
+     *   <li>Otherwise with the process group the child leads ({@link TreeKill#PROCESS_GROUP},
+     *       {@link Command#newProcessGroup()}, {@link Command#newSession()}): the child and
+     *       whatever stayed in its group (forks, pipelines, a shell's jobs), signalled only while
+     *       the child is not reaped, so the group's number is surely still its own. Not reached: a
+     *       descendant that moved to another group or session (a daemon calling {@code setsid}, a
+     *       nested {@code newProcessGroup}), and anything left once the child has been reaped.</li>
+     * </ul>
      *
      * @param signal the signal
-     * @return true if sent; false if the child had already exited and been reaped
-     * @throws IllegalStateException if the child does not lead its own process group, or after
-     *     {@link #close()}
+     * @return true if sent; false if nobody was left to receive it (cgroup: no live process in
+     *     it; process group: the child had exited and been reaped)
+     * @throws IllegalStateException if the child has neither a cgroup nor a process group of its
+     *     own, or after {@link #close()}
      * @throws UncheckedIOException if the system refuses
      */
     public boolean killTree(Signal signal) {
         Objects.requireNonNull(signal, "signal");
         ensureOpen();
         try {
+            if (leaf != null) {
+                int rc = leaf.signal(signal.number());
+                if (rc >= 0) {
+                    return rc == 1;
+                }
+                ensureOpen(); // -EBADF: closed meanwhile
+                throw new UncheckedIOException(new Native.ErrnoException("killTree(" + signal.signalName()
+                        + ") of child " + pid + " (" + program + ") through the cgroup " + leaf, -rc));
+            }
             int rc = process.signalGroup(signal.number());
             if (rc == 0) {
                 return true;
@@ -481,14 +507,26 @@ public final class Child implements AutoCloseable {
                 return false;
             }
             if (rc == -Native.EINVAL) {
-                throw new IllegalStateException("child " + pid + " (" + program + ") does not lead its own"
-                        + " process group: spawn it with Command.newProcessGroup() or newSession()");
+                throw new IllegalStateException("child " + pid + " (" + program + ") has neither a cgroup"
+                        + " nor a process group of its own: spawn it with Command.treeKill(...),"
+                        + " newProcessGroup() or newSession()");
             }
             throw new UncheckedIOException(new Native.ErrnoException(
                     "killTree(" + signal.signalName() + ") of child " + pid + " (" + program + ")", -rc));
         } finally {
             Reference.reachabilityFence(this);
         }
+    }
+
+    /**
+     * The child's own cgroup, the directory its whole tree lives in, when it got one
+     * ({@link Command#treeKill(TreeKill)}). Empty for a child in its process group only. The
+     * directory is removed after {@link #close()} once its last process has exited.
+     *
+     * @return the cgroup directory, e.g. {@code /sys/fs/cgroup/user.slice/.../forkless-4711-1a2b3c4d/c1}
+     */
+    public Optional<Path> cgroup() {
+        return leaf == null ? Optional.empty() : Optional.of(leaf.path());
     }
 
     /**
@@ -648,7 +686,11 @@ public final class Child implements AutoCloseable {
                 case KILL:
                 case KILL_TREE:
                     if (closeAction == CloseAction.KILL_TREE) {
-                        process.signalGroup(Signal.KILL.number()); // ESRCH: the leader is gone
+                        if (leaf != null) {
+                            leaf.signal(Signal.KILL.number());
+                        } else {
+                            process.signalGroup(Signal.KILL.number()); // ESRCH: the leader is gone
+                        }
                     }
                     if (poll() == null) {
                         int rc = process.signal(Signal.KILL.number());
@@ -660,6 +702,9 @@ public final class Child implements AutoCloseable {
                         awaitHere(-1);
                     } else {
                         status.of(exit.join()); // uninterruptible; keeps the interrupt status
+                    }
+                    if (closeAction == CloseAction.KILL_TREE && leaf != null) {
+                        leaf.awaitEmpty(TREE_EXIT_WAIT_MILLIS);
                     }
                     break;
                 case WAIT:

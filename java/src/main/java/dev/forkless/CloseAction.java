@@ -17,11 +17,13 @@ public enum CloseAction {
      */
     KILL,
     /**
-     * Like {@link #KILL}, for the child's whole process group: {@link Signal#KILL} to every
-     * process in it (see {@link Child#killTree(Signal)}), then wait for the child. A command with
-     * this action starts its child in a new process group of its own unless it asked for
-     * {@link Command#newSession()} (which makes one too). Processes that left the group (a daemon
-     * that called {@code setsid}) are not reached.
+     * Like {@link #KILL}, for the child's whole tree: {@link Signal#KILL} to every process in it
+     * (see {@link Child#killTree(Signal)}), then wait for the child. A command with this action
+     * is set up with {@link TreeKill#AUTO} unless it chose with {@link Command#treeKill}: in a
+     * cgroup of its own where this JVM can have one, so {@code close()} returns once every
+     * process of the tree has exited (waiting up to 5 s for processes stuck in the kernel), daemons
+     * that called {@code setsid} included; else in a process group of its own, whose members
+     * that left it are not reached.
      */
     KILL_TREE,
     /**

@@ -1,11 +1,13 @@
 package dev.forkless;
 
+import dev.forkless.internal.Cgroups;
 import dev.forkless.internal.NativeLoader;
 import dev.forkless.internal.Reactor;
 
 import java.io.IOException;
 import java.io.InputStream;
 import java.lang.module.ModuleDescriptor;
+import java.nio.file.Path;
 import java.util.Optional;
 import java.util.Properties;
 
@@ -132,6 +134,36 @@ public final class Forkless {
     public static String reactorBackend() {
         NativeLoader.ensureLoaded();
         return Reactor.backendName();
+    }
+
+    /**
+     * Where this JVM makes the cgroups of children spawned with {@link TreeKill#CGROUP} or
+     * {@link TreeKill#AUTO}: {@code <base>/forkless-<pid>-<random>}, created on the first call (of
+     * this method or such a spawn), under the cgroup v2 directory named by the system property
+     * {@code forkless.cgroup}, else under this JVM's own cgroup. Empty when that is not possible
+     * here; {@link #cgroupUnavailableReason()} then says why.
+     *
+     * @return the directory, if cgroups can be had
+     * @throws UnsatisfiedLinkError if the native library cannot be loaded
+     */
+    public static Optional<Path> cgroupDirectory() {
+        NativeLoader.ensureLoaded();
+        return Cgroups.directory();
+    }
+
+    /**
+     * Why children cannot get cgroups of their own here, e.g. {@code "cannot create the cgroup
+     * /sys/fs/cgroup/user.slice/.../forkless-4711-1a2b3c4d: EACCES (Permission denied); the cgroup
+     * is not delegated to this user (set forkless.cgroup to one that is)"}, or {@code "this JVM is
+     * in no cgroup v2 hierarchy ..."}. Also set when a spawn into such a cgroup was refused by the
+     * kernel, after which {@link TreeKill#AUTO} uses process groups for the rest of the JVM's life.
+     *
+     * @return the reason, or empty when cgroups can be had
+     * @throws UnsatisfiedLinkError if the native library cannot be loaded
+     */
+    public static Optional<String> cgroupUnavailableReason() {
+        NativeLoader.ensureLoaded();
+        return Cgroups.unavailableReason();
     }
 
     private static final String POM_PROPERTIES = "/META-INF/maven/dev.forkless/forkless/pom.properties";

@@ -81,6 +81,8 @@ public final class Native {
     public static final int SPAWN_NO_PATH_SEARCH = 1 << 5;
     /** {@code FL_SPAWN_DIE_WITH_PARENT}. */
     public static final int SPAWN_DIE_WITH_PARENT = 1 << 6;
+    /** {@code FL_SPAWN_INTO_CGROUP}: the spawn's {@code cgroupFd} is the cgroup to start in. */
+    public static final int SPAWN_INTO_CGROUP = 1 << 7;
 
     // fl_exit_status.kind
     /** The child exited; code is its exit code. */
@@ -101,6 +103,8 @@ public final class Native {
     public static final int OPEN_EXCLUSIVE = 1 << 4;
     /** Truncate to zero length. */
     public static final int OPEN_TRUNCATE = 1 << 5;
+    /** With {@link #OPEN_READ} only: a directory ({@code O_DIRECTORY}). */
+    public static final int OPEN_DIRECTORY = 1 << 6;
 
     // fl_spawn_strategy
     /** clone3 with CLONE_PIDFD. */
@@ -221,6 +225,10 @@ public final class Native {
     public static final int EMFILE = 24;
     /** Broken pipe: the reading end has gone. */
     public static final int EPIPE = 32;
+    /** Device or resource busy. */
+    public static final int EBUSY = 16;
+    /** Signal 9, for the internal callers that have no {@code Signal}. */
+    public static final int SIGKILL = 9;
 
     static {
         NativeLoader.ensureLoaded();
@@ -233,11 +241,20 @@ public final class Native {
     // The native methods. Keep the list in sync with methods[] in forkless_jni.c.
 
     private static native int spawn0(byte[] block, int argc, int envc, boolean hasCwd, int[] fdMap,
-                                     int flags, int pgid, int uid, int gid, int[] groups, long[] out);
+                                     int flags, int pgid, int uid, int gid, int[] groups, int cgroupFd,
+                                     long[] out);
 
     private static native int spawnDetached0(byte[] block, int argc, int envc, boolean hasCwd,
                                              int[] fdMap, int flags, int pgid, int uid, int gid,
-                                             int[] groups, long[] out);
+                                             int[] groups, int cgroupFd, long[] out);
+
+    private static native int cgroupSignal0(int cgroupFd, int sig);
+
+    private static native int cgroupPopulated0(int cgroupFd);
+
+    private static native int cgroupCreate0(int parentFd, byte[] name);
+
+    private static native int cgroupRemove0(int parentFd, byte[] name);
 
     private static native int wait0(long handle, int timeoutMillis, long[] status);
 
@@ -319,8 +336,8 @@ public final class Native {
      * @return 0, or -errno
      */
     public static int spawn(byte[] block, int argc, int envc, boolean hasCwd, int[] fdMap, int flags,
-                            int pgid, int uid, int gid, int[] groups, long[] out) {
-        return spawn0(block, argc, envc, hasCwd, fdMap, flags, pgid, uid, gid, groups, out);
+                            int pgid, int uid, int gid, int[] groups, int cgroupFd, long[] out) {
+        return spawn0(block, argc, envc, hasCwd, fdMap, flags, pgid, uid, gid, groups, cgroupFd, out);
     }
 
     /**
@@ -331,8 +348,54 @@ public final class Native {
      * @return 0, or -errno with {@code out[2]} the failed step
      */
     public static int spawnDetached(byte[] block, int argc, int envc, boolean hasCwd, int[] fdMap,
-                                    int flags, int pgid, int uid, int gid, int[] groups, long[] out) {
-        return spawnDetached0(block, argc, envc, hasCwd, fdMap, flags, pgid, uid, gid, groups, out);
+                                    int flags, int pgid, int uid, int gid, int[] groups, int cgroupFd,
+                                    long[] out) {
+        return spawnDetached0(block, argc, envc, hasCwd, fdMap, flags, pgid, uid, gid, groups,
+                cgroupFd, out);
+    }
+
+    /**
+     * Sends a signal to every process in a cgroup v2 directory and below it
+     * ({@code fl_cgroup_signal}: {@code cgroup.kill} for {@code SIGKILL}, else freeze, signal each,
+     * thaw).
+     *
+     * @param cgroupFd the directory, opened with {@link #OPEN_DIRECTORY}
+     * @param sig the signal number
+     * @return 0, or -errno (-EINVAL: not a cgroup2 directory or a bad signal number)
+     */
+    public static int cgroupSignal(int cgroupFd, int sig) {
+        return cgroupSignal0(cgroupFd, sig);
+    }
+
+    /**
+     * Whether a live process is in the cgroup or below ({@code fl_cgroup_populated}).
+     *
+     * @param cgroupFd the directory
+     * @return 1 or 0, or -errno (-EINVAL: not a cgroup2 directory; -ENOENT: the root cgroup)
+     */
+    public static int cgroupPopulated(int cgroupFd) {
+        return cgroupPopulated0(cgroupFd);
+    }
+
+    /**
+     * Creates and opens the cgroup {@code parentFd/name} ({@code fl_cgroup_create}).
+     *
+     * @param parentFd a cgroup v2 directory
+     * @param name one path component, ASCII
+     * @return the new cgroup's descriptor, or -errno (-EACCES/-EPERM: not delegated; -EAGAIN: a
+     *     cgroup.max.* limit; -EEXIST)
+     */
+    public static int cgroupCreate(int parentFd, String name) {
+        return cgroupCreate0(parentFd, name.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+    }
+
+    /**
+     * Removes the empty cgroup {@code parentFd/name} ({@code fl_cgroup_remove}).
+     *
+     * @return 0, or -errno (-EBUSY: a process is still in it; -ENOENT: gone already)
+     */
+    public static int cgroupRemove(int parentFd, String name) {
+        return cgroupRemove0(parentFd, name.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
     }
 
     /**

@@ -368,6 +368,7 @@ public final class Reactor {
                     }
                 }
                 Cleaners.runPending();
+                Cgroups.removeEmptyLeaves();
                 timeout = runTimers();
             } catch (Throwable t) {
                 log(t);

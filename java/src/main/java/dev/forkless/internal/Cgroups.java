@@ -1,0 +1,468 @@
+package dev.forkless.internal;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Cgroup v2 leaves for the whole-tree kill: each child that asks for one is spawned straight into
+ * a leaf of its own ({@code CLONE_INTO_CGROUP}), which everything it starts inherits and which
+ * only a process with write access to the cgroup tree can leave (a {@code setsid} daemon cannot).
+ *
+ * <p>Layout: {@code <base>/forkless-<jvm pid>-<random>/c<n>}. The base is the cgroup named by
+ * the system property {@value #PROPERTY}, else this JVM's own cgroup (from
+ * {@code /proc/self/cgroup} and the cgroup2 mount in {@code /proc/self/mountinfo}): it works
+ * where this JVM may create cgroups there, that is as root, or in a cgroup delegated to its user
+ * (a systemd service with {@code Delegate=yes}, {@code systemd-run --user -p Delegate=yes}, a
+ * container with a private cgroup namespace). Decided once, on first use, by really creating the
+ * JVM's directory; the reason is kept when it cannot be had. A spawn the kernel refuses into a
+ * leaf (no write access to {@code cgroup.procs}, say) makes cgroups unavailable from then on, with
+ * that reason.
+ *
+ * <p>Removal: a leaf is removed when its child's handle is released and no process is left in
+ * it (the kernel refuses {@code rmdir} while one is: {@code EBUSY}); leaves still populated then
+ * are retried by the reactor's periodic turn ({@link #removeEmptyLeaves()}) and by a shutdown
+ * hook. Directories left by a JVM that was killed are removed by the next JVM that finds them
+ * empty.
+ */
+public final class Cgroups {
+    /** System property: the cgroup v2 directory under which this JVM makes its leaves. */
+    public static final String PROPERTY = "forkless.cgroup";
+
+    private static final System.Logger LOG = System.getLogger("dev.forkless");
+    private static final String JVM_DIR_PREFIX = "forkless-";
+
+    private static final Object LOCK = new Object();
+    private static volatile boolean decided;
+    // Written once by decide() before `decided`, read after it: safely published by the volatile.
+    private static Path jvmDir;         // null when unavailable
+    private static int jvmDirFd = -1;   // open for the JVM's life
+    private static String reason;       // guarded by LOCK; why not, when unavailable
+    private static int reasonErrno;     // guarded by LOCK
+
+    private static final AtomicLong COUNTER = new AtomicLong();
+    /** Leaves not yet removed: those in use and those released while still populated. */
+    private static final Set<Leaf> LEAVES = ConcurrentHashMap.newKeySet();
+    private static final Set<Leaf> RELEASED_POPULATED = ConcurrentHashMap.newKeySet();
+
+    private Cgroups() {
+    }
+
+    /** Thrown when no leaf can be made; the message says why, {@link #errno()} the system's word. */
+    public static final class UnavailableException extends Exception {
+        private static final long serialVersionUID = 1L;
+        private final int errno;
+
+        UnavailableException(String message, int errno) {
+            super(message, null, false, false);
+            this.errno = errno;
+        }
+
+        /** The errno behind the reason. */
+        public int errno() {
+            return errno;
+        }
+    }
+
+    /** The directory this JVM makes its leaves in, if cgroups can be had; decides on first use. */
+    public static Optional<Path> directory() {
+        decide();
+        synchronized (LOCK) {
+            return reason == null ? Optional.of(jvmDir) : Optional.empty();
+        }
+    }
+
+    /** Why cgroups cannot be had, if they cannot; decides on first use. */
+    public static Optional<String> unavailableReason() {
+        decide();
+        synchronized (LOCK) {
+            return Optional.ofNullable(reason);
+        }
+    }
+
+    /**
+     * Records that a spawn into a leaf was refused, so later spawns do not try again.
+     *
+     * @param why what was refused, with the errno
+     * @param errno the errno
+     */
+    public static void markUnavailable(String why, int errno) {
+        synchronized (LOCK) {
+            if (reason == null) {
+                reason = why;
+                reasonErrno = errno;
+                LOG.log(System.Logger.Level.DEBUG, "cgroup tree kill unavailable: " + why);
+            }
+        }
+    }
+
+    /**
+     * Makes a new empty leaf and opens it.
+     *
+     * @return the leaf; its owner must {@link Leaf#release()} it
+     * @throws UnavailableException if cgroups cannot be had here, or this leaf cannot be made
+     */
+    public static Leaf newLeaf() throws UnavailableException {
+        decide();
+        synchronized (LOCK) {
+            if (reason != null) {
+                throw new UnavailableException(reason, reasonErrno);
+            }
+        }
+        String name = "c" + COUNTER.incrementAndGet();
+        int fd = Native.cgroupCreate(jvmDirFd, name);
+        if (fd < 0) {
+            // For this leaf, not for good: cgroup.max.descendants reached (EAGAIN), memory, ...
+            throw new UnavailableException("cannot create the cgroup " + jvmDir.resolve(name) + ": "
+                    + Native.errnoName(-fd) + " (" + Native.strerror(-fd) + ")", -fd);
+        }
+        Leaf leaf = new Leaf(name, fd);
+        LEAVES.add(leaf);
+        return leaf;
+    }
+
+    /**
+     * Removes released leaves whose last process has exited. Cheap when there are none; called by
+     * the reactor thread about once a second.
+     */
+    public static void removeEmptyLeaves() {
+        if (RELEASED_POPULATED.isEmpty()) {
+            return;
+        }
+        for (Leaf leaf : RELEASED_POPULATED) {
+            if (leaf.remove()) {
+                RELEASED_POPULATED.remove(leaf);
+            }
+        }
+    }
+
+    /** One child's cgroup: its directory and a descriptor of it while the child's handle is open. */
+    public static final class Leaf {
+        private final String name;
+        private int fd; // guarded by this; -1 once released
+        private volatile boolean killWithJvm;
+
+        Leaf(String name, int fd) {
+            this.name = name;
+            this.fd = fd;
+        }
+
+        /** The directory. */
+        public Path path() {
+            return jvmDir.resolve(name);
+        }
+
+        /** The descriptor for the spawn; only while not released. */
+        public synchronized int fd() {
+            return fd;
+        }
+
+        /** Kill the processes in this leaf when the JVM shuts down normally (dieWithParent). */
+        public void killWithJvm() {
+            killWithJvm = true;
+        }
+
+        /**
+         * Sends a signal to every process in the leaf.
+         *
+         * @param sig the signal number
+         * @return 1 if sent, 0 if nobody was left to receive it, or -errno (-EBADF once released)
+         */
+        public synchronized int signal(int sig) {
+            if (fd < 0) {
+                return -Native.EBADF;
+            }
+            int populated = Native.cgroupPopulated(fd);
+            if (populated <= 0) {
+                return populated;
+            }
+            int rc = Native.cgroupSignal(fd, sig);
+            return rc < 0 ? rc : 1;
+        }
+
+        /** 1 while a live process is in the leaf, 0 when none, or -errno. */
+        public synchronized int populated() {
+            return fd < 0 ? -Native.EBADF : Native.cgroupPopulated(fd);
+        }
+
+        /**
+         * Waits until no live process is in the leaf, polling (the kernel's notification needs a
+         * poll for POLLPRI, which the reactor does not offer; the wait follows a kill and is short).
+         *
+         * @param millis at most this long
+         * @return true if empty
+         */
+        public boolean awaitEmpty(long millis) {
+            long deadline = System.nanoTime() + millis * 1_000_000L;
+            long sleep = 1;
+            for (;;) {
+                int p = populated();
+                if (p <= 0) {
+                    return p == 0;
+                }
+                if (System.nanoTime() - deadline >= 0) {
+                    return false;
+                }
+                try {
+                    Thread.sleep(sleep);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return false;
+                }
+                sleep = Math.min(10, sleep * 2);
+            }
+        }
+
+        /**
+         * Closes the descriptor and removes the directory, now if it is empty, else once it is.
+         * Idempotent.
+         */
+        public void release() {
+            synchronized (this) {
+                if (fd < 0) {
+                    return;
+                }
+                Native.closeFd(fd);
+                fd = -1;
+            }
+            if (!remove()) {
+                RELEASED_POPULATED.add(this);
+            }
+        }
+
+        /** rmdir: true once gone; false while a process is in it (EBUSY) or it cannot go. */
+        private boolean remove() {
+            int rc = Native.cgroupRemove(jvmDirFd, name);
+            if (rc == 0 || rc == -Native.ENOENT) {
+                LEAVES.remove(this);
+                return true;
+            }
+            return false;
+        }
+
+        @Override
+        public String toString() {
+            return path().toString();
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------
+
+    private static void decide() {
+        if (decided) {
+            return;
+        }
+        synchronized (LOCK) {
+            if (decided) {
+                return;
+            }
+            try {
+                Path base = base();
+                int baseFd = openCgroup2(base, base.toString());
+                try {
+                    String name = JVM_DIR_PREFIX + ProcessHandle.current().pid() + "-"
+                            + Integer.toHexString(ThreadLocalRandom.current().nextInt() | 0x10000000);
+                    int fd = Native.cgroupCreate(baseFd, name);
+                    if (fd < 0) {
+                        throw new UnavailableException("cannot create the cgroup " + base.resolve(name) + ": "
+                                + Native.errnoName(-fd) + " (" + Native.strerror(-fd) + ")"
+                                + (fd == -Native.EACCES || fd == -Native.EPERM ? "; the cgroup is not"
+                                + " delegated to this user (set " + PROPERTY + " to one that is)" : ""), -fd);
+                    }
+                    jvmDirFd = fd;
+                    jvmDir = base.resolve(name);
+                    checkTakesProcesses();
+                    removeStale(base, baseFd);
+                } finally {
+                    Native.closeFd(baseFd);
+                }
+                Runtime.getRuntime().addShutdownHook(new Thread(Cgroups::atShutdown, "forkless-cgroups"));
+            } catch (UnavailableException e) {
+                reason = e.getMessage();
+                reasonErrno = e.errno();
+                LOG.log(System.Logger.Level.DEBUG, "cgroup tree kill unavailable: " + reason);
+            }
+            decided = true;
+        }
+    }
+
+    /** The cgroup under which this JVM's directory goes. */
+    private static Path base() throws UnavailableException {
+        String configured = System.getProperty(PROPERTY);
+        if (configured != null && !configured.isEmpty()) {
+            return Path.of(configured);
+        }
+        String own = null;
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/cgroup"), StandardCharsets.UTF_8)) {
+                if (line.startsWith("0::")) {
+                    own = line.substring(3);
+                }
+            }
+        } catch (IOException e) {
+            throw new UnavailableException("cannot read /proc/self/cgroup: " + e, Native.EIO);
+        }
+        if (own == null) {
+            throw new UnavailableException("this JVM is in no cgroup v2 hierarchy (/proc/self/cgroup has no"
+                    + " \"0::\" line: cgroup v1 only); set " + PROPERTY, Native.ENOENT);
+        }
+        return ownCgroupDir(own);
+    }
+
+    /**
+     * Where the cgroup2 file system shows this JVM's cgroup: the mount (from mountinfo) whose root
+     * is a prefix of it, the rest appended. In a cgroup namespace both are relative to its root.
+     */
+    private static Path ownCgroupDir(String own) throws UnavailableException {
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(Path.of("/proc/self/mountinfo"), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UnavailableException("cannot read /proc/self/mountinfo: " + e, Native.EIO);
+        }
+        for (String line : lines) {
+            // id parent major:minor root mountpoint options [optional fields] - fstype source super
+            int dash = line.indexOf(" - ");
+            if (dash < 0 || !line.startsWith("cgroup2 ", dash + 3)) {
+                continue;
+            }
+            String[] f = line.substring(0, dash).split(" ");
+            if (f.length < 5) {
+                continue;
+            }
+            String root = unescape(f[3]);
+            String point = unescape(f[4]);
+            String rest;
+            if (root.equals("/")) {
+                rest = own;
+            } else if (own.equals(root) || own.startsWith(root + "/")) {
+                rest = own.substring(root.length());
+            } else {
+                continue;
+            }
+            return Path.of(point + "/" + rest).normalize();
+        }
+        throw new UnavailableException("no cgroup2 file system is mounted where this JVM's cgroup " + own
+                + " can be seen (/proc/self/mountinfo); set " + PROPERTY, Native.ENOENT);
+    }
+
+    /** mountinfo writes space, tab, newline and backslash as a backslash and three octal digits. */
+    private static String unescape(String s) {
+        StringBuilder sb = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '\\' && i + 3 < s.length()) {
+                try {
+                    sb.append((char) Integer.parseInt(s.substring(i + 1, i + 4), 8));
+                    i += 3;
+                    continue;
+                } catch (NumberFormatException notAnEscape) {
+                    // keep the backslash
+                }
+            }
+            sb.append(c);
+        }
+        return sb.toString();
+    }
+
+    /** Opens dir, which must be a cgroup v2 directory (the root cgroup included). */
+    private static int openCgroup2(Path dir, String what) throws UnavailableException {
+        String named = System.getProperty(PROPERTY) != null ? PROPERTY + "=" + what : "this JVM's cgroup " + what;
+        int fd = Native.open(NativeStrings.encode(dir, "cgroup"), Native.OPEN_READ | Native.OPEN_DIRECTORY, 0);
+        if (fd < 0) {
+            throw new UnavailableException(named + ": cannot open it: " + Native.errnoName(-fd) + " ("
+                    + Native.strerror(-fd) + ")", -fd);
+        }
+        // -ENOENT: the root cgroup (no cgroup.events), which is fine as a base.
+        if (Native.cgroupPopulated(fd) == -Native.EINVAL) {
+            Native.closeFd(fd);
+            throw new UnavailableException(named + " is not a directory of a cgroup v2 file system",
+                    Native.EINVAL);
+        }
+        return fd;
+    }
+
+    /** A cgroup in a threaded subtree cannot take processes of its own ("domain invalid"). */
+    private static void checkTakesProcesses() throws UnavailableException {
+        String type;
+        try {
+            type = Files.readString(jvmDir.resolve("cgroup.type"), StandardCharsets.US_ASCII).trim();
+        } catch (IOException e) {
+            type = "unreadable: " + e;
+        }
+        if (!type.equals("domain")) {
+            Native.closeFd(jvmDirFd);
+            jvmDirFd = -1;
+            removeJvmDir();
+            throw new UnavailableException("the cgroup " + jvmDir + " cannot take processes (cgroup.type: "
+                    + type + ")", Native.EINVAL);
+        }
+    }
+
+    /** Directories of JVMs that are gone, with their empty leaves: best effort. */
+    private static void removeStale(Path base, int baseFd) {
+        try (DirectoryStream<Path> dirs = Files.newDirectoryStream(base, JVM_DIR_PREFIX + "*-*")) {
+            for (Path dir : dirs) {
+                String name = dir.getFileName().toString();
+                long pid;
+                try {
+                    pid = Long.parseLong(name.substring(JVM_DIR_PREFIX.length(),
+                            name.indexOf('-', JVM_DIR_PREFIX.length())));
+                } catch (NumberFormatException e) {
+                    continue;
+                }
+                if (dir.equals(jvmDir) || ProcessHandle.of(pid).isPresent()) {
+                    continue; // a JVM (or a recycled PID) that may still use it
+                }
+                int fd = Native.open(NativeStrings.encode(dir, "cgroup"), Native.OPEN_READ | Native.OPEN_DIRECTORY, 0);
+                if (fd < 0) {
+                    continue;
+                }
+                try (DirectoryStream<Path> leaves = Files.newDirectoryStream(dir, Files::isDirectory)) {
+                    for (Path leaf : leaves) {
+                        Native.cgroupRemove(fd, leaf.getFileName().toString()); // EBUSY: still in use
+                    }
+                } finally {
+                    Native.closeFd(fd);
+                }
+                Native.cgroupRemove(baseFd, name);
+            }
+        } catch (IOException | RuntimeException e) {
+            // Not ours to worry about: the next JVM tries again.
+        }
+    }
+
+    /** Kills the dieWithParent leaves, then removes what is empty, this JVM's directory last. */
+    private static void atShutdown() {
+        boolean killed = false;
+        for (Leaf leaf : LEAVES) {
+            if (leaf.killWithJvm && leaf.signal(Native.SIGKILL) > 0) {
+                killed = true;
+            }
+        }
+        for (Leaf leaf : LEAVES) {
+            if (killed && leaf.killWithJvm) {
+                leaf.awaitEmpty(1000);
+            }
+            leaf.remove();
+        }
+        removeJvmDir();
+    }
+
+    private static void removeJvmDir() {
+        Path parent = jvmDir.getParent();
+        int fd = Native.open(NativeStrings.encode(parent, "cgroup"), Native.OPEN_READ | Native.OPEN_DIRECTORY, 0);
+        if (fd >= 0) {
+            Native.cgroupRemove(fd, jvmDir.getFileName().toString()); // EBUSY: leaves still in use
+            Native.closeFd(fd);
+        }
+    }
+}
