@@ -13,13 +13,15 @@ import java.util.List;
 import java.util.stream.Stream;
 
 /**
- * Whole-tree kill through the process group: a tree of about 200 processes (a shell leading its own
- * group, 10 subshells with 15 sleeps each and a nested subshell with 3 more, one sleep that
- * ignores SIGTERM, and 2 daemons that leave with setsid), then {@code Child.killTree()} (SIGKILL to
- * the group). Measured: the time from the call until no process of the group is alive any more
- * (scanning /proc; a zombie counts as dead, since this VM's init never reaps orphans), and what is
- * left running (the setsid daemons, by design of process groups). Run from the repository root:
- * {@code java -cp target/classes bench/treekill/TreeKill.java [runs]}.
+ * Whole-tree kill: a tree of about 200 processes (a shell, 10 subshells with 15 sleeps each and
+ * a nested subshell with 3 more, one sleep that ignores SIGTERM, and 2 daemons that leave with
+ * setsid), then {@code Child.killTree()}: SIGKILL to the child's cgroup ({@code cgroup}: one write
+ * to cgroup.kill) or to its process group ({@code group}). Measured: the time from the call until
+ * nothing of the tree is alive any more (cgroup: "populated 0" in cgroup.events, the kernel's own
+ * count; group: scanning /proc, a zombie counting as dead since this VM's init never reaps
+ * orphans), and what is left running (the setsid daemons escape a process group, not a cgroup).
+ * Run from the repository root, as root or with -Dforkless.cgroup set to a delegated cgroup:
+ * {@code java -cp target/classes bench/treekill/TreeKill.java cgroup|group [runs]}.
  */
 public final class TreeKill {
     private static final String SCRIPT = "for i in 1 2 3 4 5 6 7 8 9 10; do"
@@ -69,32 +71,44 @@ public final class TreeKill {
         }
     }
 
+    private static int members(Path cgroup) throws IOException {
+        return (int) Files.readAllLines(cgroup.resolve("cgroup.procs")).stream().filter(l -> !l.isBlank()).count();
+    }
+
+    private static boolean populated(Path cgroup) throws IOException {
+        return !Files.readString(cgroup.resolve("cgroup.events")).contains("populated 0");
+    }
+
     public static void main(String[] args) throws Exception {
-        int runs = args.length > 0 ? Integer.parseInt(args[0]) : 10;
+        boolean cgroup = args.length > 0 && args[0].equals("cgroup");
+        int runs = args.length > 1 ? Integer.parseInt(args[1]) : 10;
         double[] ms = new double[runs];
         int[] sizes = new int[runs];
         int[] escaped = new int[runs];
         for (int r = 0; r < runs; r++) {
-            try (Child c = Command.of("sh", "-c", SCRIPT).newProcessGroup().stdin(Stdio.nul())
-                    .stdout(Stdio.piped()).spawn()) {
+            Command cmd = Command.of("sh", "-c", SCRIPT).stdin(Stdio.nul()).stdout(Stdio.piped())
+                    .treeKill(cgroup ? dev.forkless.TreeKill.CGROUP : dev.forkless.TreeKill.PROCESS_GROUP);
+            try (Child c = cmd.spawn()) {
                 BufferedReader out = new BufferedReader(new InputStreamReader(c.stdout()));
                 long[] daemons = {Long.parseLong(out.readLine().trim()), Long.parseLong(out.readLine().trim())};
                 long pgid = c.pid();
-                int size = 0;
+                Path leaf = c.cgroup().orElse(null);
                 long deadline = System.nanoTime() + 10_000_000_000L;
-                while (System.nanoTime() < deadline) {
-                    size = liveInGroup(pgid);
-                    if (size >= 202) {
-                        break;
-                    }
+                while (System.nanoTime() < deadline && (cgroup ? members(leaf) : liveInGroup(pgid) + 2) < 204) {
                     Thread.sleep(20);
                 }
                 Thread.sleep(200); // every fork done
-                sizes[r] = liveInGroup(pgid) + 2; // plus the two daemons outside the group
+                sizes[r] = cgroup ? members(leaf) : liveInGroup(pgid) + 2; // + the daemons outside the group
                 long t0 = System.nanoTime();
                 c.killTree();
-                while (liveInGroup(pgid) > 0) {
-                    Thread.onSpinWait();
+                if (cgroup) {
+                    while (populated(leaf)) { // the kernel's own count: no /proc scan in the loop
+                        Thread.onSpinWait();
+                    }
+                } else {
+                    while (liveInGroup(pgid) > 0) {
+                        Thread.onSpinWait();
+                    }
                 }
                 ms[r] = (System.nanoTime() - t0) / 1e6;
                 for (long d : daemons) {
@@ -105,12 +119,13 @@ public final class TreeKill {
                 }
                 c.waitFor();
             }
-            System.out.printf("run %2d: tree of %d processes, group empty %.1f ms after killTree(); still running: %d (setsid daemons)%n",
-                    r + 1, sizes[r], ms[r], escaped[r]);
+            System.out.printf("run %2d: tree of %d processes, %s empty %.1f ms after killTree(); still running: %d (setsid daemons)%n",
+                    r + 1, sizes[r], cgroup ? "cgroup" : "group", ms[r], escaped[r]);
         }
         double[] sorted = ms.clone();
         Arrays.sort(sorted);
-        System.out.printf("killTree() of ~%d processes: median %.1f ms, min %.1f, max %.1f over %d runs; escaped per run: %s%n",
-                sizes[0], sorted[runs / 2], sorted[0], sorted[runs - 1], runs, Arrays.toString(escaped));
+        System.out.printf("%s killTree() of ~%d processes: median %.1f ms, min %.1f, max %.1f over %d runs; escaped per run: %s%n",
+                cgroup ? "cgroup" : "process-group", sizes[0], sorted[runs / 2], sorted[0], sorted[runs - 1], runs,
+                Arrays.toString(escaped));
     }
 }

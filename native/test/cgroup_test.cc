@@ -325,8 +325,13 @@ TEST_F(CgroupTest, KillByFreezingEndsTheWholeTree) {
 // Any other signal goes the freezing way too (cgroup.kill knows only SIGKILL); nobody here
 // handles SIGTERM, so it ends the tree as well, and the status shows it was TERM.
 TEST_F(CgroupTest, SignalSendsThatSignalToTheWholeTree) {
-    KillTree([](int fd) { return fl_cgroup_signal(fd, SIGTERM); }, SIGTERM);
-    EXPECT_EQ(ReadText(leaf_ + "/cgroup.freeze"), "0\n");  // thawed again
+    KillTree(
+        [this](int fd) {
+            int rc = fl_cgroup_signal(fd, SIGTERM);
+            EXPECT_EQ(ReadText(leaf_ + "/cgroup.freeze"), "0\n");  // thawed again
+            return rc;
+        },
+        SIGTERM);
 }
 
 TEST_F(CgroupTest, SignalRejectsBadSignalNumbers) {
@@ -484,6 +489,54 @@ TEST_F(CgroupTest, KillAndPopulatedRejectBadDescriptors) {
         break;
     }
     close(plain);
+}
+
+// fl_cgroup_create + fl_cgroup_remove: the life of a leaf as a C caller (and the JVM) runs it.
+TEST_F(CgroupTest, CreateSpawnIntoRemove) {
+    int leaf = -1;
+    ASSERT_EQ(fl_cgroup_create(fd_, "made", &leaf), 0);
+    dirs_.push_back(leaf_ + "/made");  // the fixture's safety net, should this test fail midway
+    EXPECT_EQ(fl_cgroup_create(fd_, "made", &leaf), -EEXIST);
+    fl_process *p = SpawnSleeperInto(leaf);
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(CgroupOf(fl_process_pid(p)), leaf_rel_ + "/made");
+    EXPECT_EQ(fl_cgroup_remove(fd_, "made"), -EBUSY);  // a live process in it
+    KillAndWait(p);
+    fl_process_close(p);
+    EXPECT_EQ(AwaitPopulated(leaf, 0), 0);
+    EXPECT_EQ(fl_cgroup_remove(fd_, "made"), 0);
+    EXPECT_EQ(fl_cgroup_remove(fd_, "made"), -ENOENT);
+    close(leaf);
+}
+
+TEST_F(CgroupTest, CreateAndRemoveRejectBadInput) {
+    int out = -1;
+    for (const char *bad : {"", ".", "..", "a/b", "/abs"}) {
+        EXPECT_EQ(fl_cgroup_create(fd_, bad, &out), -EINVAL) << bad;
+        EXPECT_EQ(fl_cgroup_remove(fd_, bad), -EINVAL) << bad;
+    }
+    EXPECT_EQ(fl_cgroup_create(fd_, nullptr, &out), -EINVAL);
+    EXPECT_EQ(fl_cgroup_create(fd_, "x", nullptr), -EINVAL);
+    EXPECT_EQ(fl_cgroup_create(-1, "x", &out), -EBADF);
+    TempDir tmp;
+    int plain = OpenDir(tmp.path());
+    ASSERT_GE(plain, 0);
+    EXPECT_EQ(fl_cgroup_create(plain, "x", &out), -EINVAL);  // not a cgroup: nothing made
+    EXPECT_NE(access((tmp.path() + "/x").c_str(), F_OK), 0);
+    EXPECT_EQ(fl_cgroup_remove(plain, "x"), -EINVAL);
+    close(plain);
+    EXPECT_EQ(out, -1);
+}
+
+// FL_OPEN_DIRECTORY: how the JVM opens a cgroup (and only for reading).
+TEST_F(CgroupTest, OpenDirectory) {
+    fl_fd fd = -1;
+    ASSERT_EQ(fl_fd_open(leaf_.c_str(), FL_OPEN_READ | FL_OPEN_DIRECTORY, 0, &fd), 0);
+    EXPECT_EQ(fl_cgroup_populated(fd), 0);
+    fl_fd_close(fd);
+    EXPECT_EQ(fl_fd_open((leaf_ + "/cgroup.procs").c_str(), FL_OPEN_READ | FL_OPEN_DIRECTORY, 0, &fd),
+              -ENOTDIR);
+    EXPECT_EQ(fl_fd_open(leaf_.c_str(), FL_OPEN_WRITE | FL_OPEN_DIRECTORY, 0, &fd), -EINVAL);
 }
 
 TEST_F(CgroupTest, StepName) { EXPECT_STREQ(fl_step_name(FL_STEP_CGROUP), "cgroup"); }

@@ -366,10 +366,12 @@ public final class Command {
      * the calling thread waits for it, a few hundred microseconds.
      *
      * <p>Only the child itself gets the signal, not the processes it starts. On a normal JVM exit
-     * (shutdown hooks run) Forkless also kills the child's whole process group when the child leads
-     * one ({@link #newProcessGroup()}, {@link #newSession()}, {@link CloseAction#KILL_TREE}); after
-     * a {@code SIGKILL} of the JVM only the child is killed, and descendants that do not die with
-     * it (many do: end-of-file or {@code SIGPIPE} on their pipes to it) run on.
+     * (shutdown hooks run) Forkless also kills the child's whole tree: its cgroup when it has one
+     * ({@link #treeKill(TreeKill)}, {@link CloseAction#KILL_TREE}; daemons that called
+     * {@code setsid} included), else its process group when it leads one
+     * ({@link #newProcessGroup()}, {@link #newSession()}); after a {@code SIGKILL} of the JVM only
+     * the child is killed, and descendants that do not die with it (many do: end-of-file or
+     * {@code SIGPIPE} on their pipes to it) run on.
      *
      * @return a new command
      */
@@ -386,9 +388,10 @@ public final class Command {
      * ({@link #newProcessGroup()}, {@link #newSession()}); {@link CloseAction#KILL_TREE} implies
      * {@link TreeKill#AUTO} unless this is set. Does not apply to {@link #spawnDetached()}.
      *
-     * <p>Cost: with a cgroup, one {@code mkdir} before the spawn and one {@code rmdir} after the
-     * child's handle is released (tens of microseconds each); the first such spawn in a JVM also
-     * decides whether cgroups can be had ({@link Forkless#cgroupDirectory()}).
+     * <p>Cost: with a cgroup, a {@code mkdir} before the spawn, the kernel's move into it, and an
+     * {@code rmdir} after the child's handle is released: on the order of a tenth of a millisecond
+     * per child (see docs/benchmarks.md); the first such spawn in a JVM also decides whether
+     * cgroups can be had ({@link Forkless#cgroupDirectory()}).
      *
      * @param mechanism how
      * @return a new command

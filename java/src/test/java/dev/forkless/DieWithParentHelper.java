@@ -1,7 +1,7 @@
 package dev.forkless;
 
 /**
- * A child JVM for DieWithParentTest ({@code direct|tree stay|exit}), started with
+ * A child JVM for DieWithParentTest ({@code direct|tree|daemon stay|exit}), started with
  * {@link HelperMain#commandWithForkless}.
  */
 public final class DieWithParentHelper {
@@ -16,9 +16,17 @@ public final class DieWithParentHelper {
     public static void main(String[] args) throws java.io.IOException {
         String shape = args[0];
         String then = args[1];
-        Command cmd = shape.equals("tree")
-                ? Command.of("sh", "-c", "sleep 60 & echo $!; wait").onClose(CloseAction.KILL_TREE)
-                : Command.of("sh", "-c", "echo $$; exec sleep 60");
+        Command cmd;
+        switch (shape) {
+            case "tree":
+                cmd = Command.of("sh", "-c", "sleep 60 & echo $!; wait").onClose(CloseAction.KILL_TREE);
+                break;
+            case "daemon": // leaves the group; in the child's cgroup where there is one
+                cmd = Command.of("sh", "-c", "setsid sleep 60 & echo $!; wait").onClose(CloseAction.KILL_TREE);
+                break;
+            default:
+                cmd = Command.of("sh", "-c", "echo $$; exec sleep 60");
+        }
         Child[] child = new Child[1];
         Thread starter = new Thread(() -> {
             try {

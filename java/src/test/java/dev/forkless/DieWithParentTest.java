@@ -84,6 +84,24 @@ class DieWithParentTest {
     }
 
     @Test
+    void normalExitKillsTheChildsCgroupSetsidDaemonsIncluded() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Forkless.cgroupDirectory().isPresent(),
+                () -> "no cgroups for this JVM: " + Forkless.cgroupUnavailableReason().orElse("?"));
+        try (Child jvm = Command.of(HelperMain.commandWithForkless(DieWithParentHelper.class, "daemon", "exit"))
+                .stdout(Stdio.piped()).spawn()) {
+            long[] pids = start(jvm);
+            try {
+                assertEquals(0, jvm.waitFor().code().getAsInt());
+                assertTrue(goneWithin(pids[0], Duration.ofSeconds(1)), "the child outlived the JVM");
+                assertTrue(goneWithin(pids[1], Duration.ofSeconds(1)), "the setsid daemon outlived the JVM");
+            } finally {
+                cleanUp(pids[0]);
+                cleanUp(pids[1]);
+            }
+        }
+    }
+
+    @Test
     void afterSigkillOnlyTheChildIsKilledByTheKernel() throws Exception {
         try (Child jvm = Command.of(HelperMain.commandWithForkless(DieWithParentHelper.class, "tree", "stay"))
                 .stdout(Stdio.piped()).spawn()) {
