@@ -59,7 +59,9 @@ import java.util.function.Consumer;
  * ({@link Signal#TERM} by default), waits up to the stop grace for it to exit, then sends
  * {@link Signal#KILL} ({@link Child#terminate(Signal, Duration)}). Only the child itself is
  * signalled, not processes it started: a command that runs helpers should pass the signal on to
- * them (or {@code exec} its program, for a shell script). When {@code stop()} returns no child
+ * them (or {@code exec} its program, for a shell script), or use
+ * {@link Command#onClose(CloseAction) onClose}{@code (}{@link CloseAction#KILL_TREE}{@code )}, whose
+ * tree kill runs when the stopped child is closed. When {@code stop()} returns no child
  * of the supervisor runs, none is a zombie and every one is closed (called from a listener: closed
  * once the listener returns).
  *

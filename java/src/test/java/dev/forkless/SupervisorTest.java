@@ -403,4 +403,21 @@ class SupervisorTest {
             assertTrue(nanos <= nominal[i] * 1_000_000 && nanos >= nominal[i] * 500_000, rs.get(i).toString());
         }
     }
+
+    @Test
+    void stopWithKillTreeEndsTheWholeTreeOfTheChild(@TempDir Path dir) throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Forkless.cgroupDirectory().isPresent(),
+                () -> "no cgroups for this JVM: " + Forkless.cgroupUnavailableReason().orElse("?"));
+        Path pidFile = dir.resolve("daemon");
+        Supervisor s = Supervisor.builder(Command.of("sh", "-c",
+                        "setsid sleep 30 & echo $! > " + pidFile + "; exec sleep 30")
+                        .onClose(CloseAction.KILL_TREE))
+                .stopGrace(Duration.ofSeconds(5)).start();
+        assertTrue(Procs.eventually(Duration.ofSeconds(5), () -> java.nio.file.Files.exists(pidFile)
+                && !Procs.read(pidFile).isBlank()));
+        long daemon = Long.parseLong(Procs.read(pidFile).trim());
+        assertEquals(SupervisorOutcome.Reason.STOPPED, s.stop().reason());
+        // TERM went to the child only; closing it with KILL_TREE took the setsid daemon too.
+        assertTrue(Procs.gone(daemon) || Procs.zombie(daemon), "the daemon outlived stop()");
+    }
 }
