@@ -43,7 +43,7 @@ public final class Cgroups {
     private static final Object LOCK = new Object();
     private static volatile boolean decided;
     // Written once by decide() before `decided`, read after it: safely published by the volatile.
-    private static Path jvmDir;         // null when unavailable
+    private static Path jvmDir;         // null until made
     private static int jvmDirFd = -1;   // open for the JVM's life
     private static String reason;       // guarded by LOCK; why not, when unavailable
     private static int reasonErrno;     // guarded by LOCK
