@@ -30,7 +30,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * watch it through {@code onExit()} only; drop it without any of these (only the Cleaner and the
  * reactor are left to clean up); leave it running on close ({@code LEAVE_RUNNING}); poll it with
  * {@code tryWait()} until it is gone; with a piped stdout: {@code output()}, {@code outputAsync()},
- * {@code onStdoutLine}, or dropped with the pipe unread. Children are {@code /bin/true} or a short {@code sleep}, so
+ * {@code onStdoutLine}, or dropped with the pipe unread. A quarter of the non-pipe ones get a
+ * cgroup of their own ({@link TreeKill#AUTO}), and their leaves must be gone at the end too. Children are {@code /bin/true} or a short {@code sleep}, so
  * some exit before anyone looks and some are still running when they are killed or dropped.
  */
 @ExtendWith(LeakCheck.class)
@@ -69,14 +70,28 @@ class SoakTest {
         // reactor reaped each one when it exited, so none of them may still be a zombie.
         boolean clean = Procs.eventually(Duration.ofSeconds(30), () -> {
             System.gc();
-            return newChildren(childrenBefore).isEmpty() && newFds(fdsBefore).isEmpty();
+            return newChildren(childrenBefore).isEmpty() && newFds(fdsBefore).isEmpty()
+                    && cgroupLeaves().isEmpty();
         });
         assertTrue(clean, "left behind: children " + newChildren(childrenBefore) + ", descriptors "
-                + newFds(fdsBefore));
+                + newFds(fdsBefore) + ", cgroups " + cgroupLeaves());
         long seen = exited.get() + killed.get();
         assertTrue(seen > 0, "no exit observed at all");
         System.out.printf("soak: %,d spawns in %.1f s (%,d exits and %,d kills observed), nothing left%n",
                 COUNT, (System.nanoTime() - start) / 1e9, exited.get(), killed.get());
+    }
+
+    /** The cgroup leaves of this JVM (every child is gone at the end, so they must go too). */
+    private static List<java.nio.file.Path> cgroupLeaves() {
+        Optional<java.nio.file.Path> dir = Forkless.cgroupDirectory();
+        if (dir.isEmpty()) {
+            return List.of();
+        }
+        try (var s = java.nio.file.Files.list(dir.get())) {
+            return s.filter(java.nio.file.Files::isDirectory).toList();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     private void run(int count, SplittableRandom rnd) throws Exception {
@@ -94,6 +109,9 @@ class SoakTest {
             }
             if (fate == 5) {
                 cmd = cmd.onClose(CloseAction.LEAVE_RUNNING);
+            }
+            if (rnd.nextInt(4) == 0) {
+                cmd = cmd.treeKill(TreeKill.AUTO); // a cgroup leaf of its own, where there are cgroups
             }
             Child c = cmd.stdout(Stdio.nul()).spawn();
             switch (fate) {
