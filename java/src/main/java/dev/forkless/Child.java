@@ -607,17 +607,73 @@ public final class Child implements AutoCloseable {
      * @throws UncheckedIOException if the status is lost ({@code ECHILD}, see {@link #waitFor()})
      */
     public Termination terminate(Signal first, Duration grace) {
+        return stop(first, grace, false);
+    }
+
+    /**
+     * Stops the child's whole tree gracefully: {@link Signal#TERM}, then {@link Signal#KILL} to
+     * what is left after {@code grace}; see {@link #terminateTree(Signal, Duration)}.
+     *
+     * @param grace how long to wait after the first signal
+     * @return the child's exit status, and which way the tree ended
+     * @throws IllegalStateException if the child has neither a cgroup nor a process group of its
+     *     own, or after {@link #close()}
+     */
+    public Termination terminateTree(Duration grace) {
+        return terminateTree(Signal.TERM, grace);
+    }
+
+    /**
+     * Stops the child's whole tree gracefully, as a CI runner cancels a job: sends {@code first}
+     * to the tree ({@link #killTree(Signal)}), waits up to {@code grace}, then sends
+     * {@link Signal#KILL} to whatever is left and waits for it.
+     * <ul>
+     *   <li>With a cgroup ({@link #cgroup()}): "left" means any process of the cgroup, so the wait
+     *       lasts until the whole tree has exited, daemons included, and the KILL reaches every
+     *       straggler. Returns once all of them are gone (waiting up to 5 s after the KILL for
+     *       processes stuck in the kernel).</li>
+     *   <li>With a process group only: the wait is for the child. Members that outlive it cannot
+     *       be signalled afterwards (its group can no longer be named once it is reaped), so a
+     *       member that ignores {@code first} runs on if the child exits within the grace.</li>
+     * </ul>
+     * Interrupted during the grace period: the KILL is sent at once, and the interrupt status is
+     * kept.
+     *
+     * @param first the polite signal, e.g. {@link Signal#TERM}
+     * @param grace how long to wait after it
+     * @return the child's exit status; {@link Termination.Way#ALREADY_EXITED} if nothing of the
+     *     tree was running, {@link Termination.Way#STOPPED} if it all ended within the grace,
+     *     {@link Termination.Way#KILLED} if the KILL was needed
+     * @throws IllegalStateException if the child has neither a cgroup nor a process group of its
+     *     own, or after {@link #close()}
+     * @throws UncheckedIOException if the status is lost or the system refuses a signal
+     */
+    public Termination terminateTree(Signal first, Duration grace) {
+        return stop(first, grace, true);
+    }
+
+    /** terminate() and terminateTree(): the child alone, or its tree. */
+    private Termination stop(Signal first, Duration grace, boolean tree) {
         Objects.requireNonNull(first, "first");
         Objects.requireNonNull(grace, "grace");
         ensureOpen();
+        boolean cgroupTree = tree && leaf != null;
         Optional<ExitStatus> done = tryWait();
-        if (done.isPresent()) {
+        if (done.isPresent() && (!cgroupTree || leaf.populated() != 1)) {
             return new Termination(done.get(), Termination.Way.ALREADY_EXITED);
         }
         boolean interrupted = false;
-        if (kill(first)) {
+        if (tree ? killTree(first) : kill(first)) {
             try {
-                done = waitFor(grace);
+                if (cgroupTree) {
+                    // The child is in its cgroup: an empty cgroup means it has exited too.
+                    if (!leaf.awaitEmpty(Math.max(0, grace.toMillis())) && Thread.interrupted()) {
+                        interrupted = true;
+                    }
+                    done = tryWait();
+                } else {
+                    done = waitFor(grace);
+                }
             } catch (InterruptedException e) {
                 interrupted = true;
             }
@@ -625,10 +681,15 @@ public final class Child implements AutoCloseable {
             done = tryWait(); // exited between the check and the signal
         }
         try {
-            if (done.isPresent()) {
+            boolean treeLeft = cgroupTree && leaf.populated() == 1;
+            if (done.isPresent() && !treeLeft) {
                 return new Termination(done.get(), Termination.Way.STOPPED);
             }
-            kill(Signal.KILL);
+            if (tree) {
+                killTree(Signal.KILL);
+            } else {
+                kill(Signal.KILL);
+            }
             ExitStatus st;
             for (;;) {
                 try {
@@ -637,6 +698,13 @@ public final class Child implements AutoCloseable {
                 } catch (InterruptedException e) {
                     interrupted = true;
                 }
+            }
+            if (cgroupTree) {
+                leaf.awaitEmpty(TREE_EXIT_WAIT_MILLIS);
+                if (Thread.interrupted()) {
+                    interrupted = true;
+                }
+                return new Termination(st, Termination.Way.KILLED);
             }
             // A child that exited of its own accord just as KILL was due is not "killed".
             return new Termination(st, st.signal().orElse(null) == Signal.KILL

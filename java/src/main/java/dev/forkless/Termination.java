@@ -3,7 +3,8 @@ package dev.forkless;
 import java.util.Objects;
 
 /**
- * How {@link Child#terminate(Signal, java.time.Duration)} ended a child.
+ * How {@link Child#terminate(Signal, java.time.Duration)} ended a child, or
+ * {@link Child#terminateTree(Signal, java.time.Duration)} its tree.
  *
  * @param status the exit status
  * @param way which way it ended

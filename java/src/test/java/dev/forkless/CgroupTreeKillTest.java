@@ -160,6 +160,73 @@ class CgroupTreeKillTest {
     }
 
     @Test
+    void terminateTreeStopsAPoliteTreeWithTheFirstSignal() throws Exception {
+        assumeCgroups();
+        try (Child c = Command.of("sh", "-c", "sleep 30 & setsid sleep 30 & wait").treeKill(TreeKill.CGROUP).spawn()) {
+            Path cgroup = c.cgroup().orElseThrow();
+            assertTrue(Procs.eventually(Duration.ofSeconds(5), () -> members(cgroup).size() == 3));
+            Termination t = c.terminateTree(Duration.ofSeconds(10));
+            assertEquals(Termination.Way.STOPPED, t.way());
+            assertEquals(Signal.TERM, t.status().signal().orElseThrow());
+            assertEquals(List.of(), members(cgroup), "returns once the whole tree has exited");
+        }
+    }
+
+    @Test
+    void terminateTreeKillsWhatIgnoresTheFirstSignalAfterTheGrace() throws Exception {
+        assumeCgroups();
+        // The shell dies of TERM at once; a setsid daemon that ignores TERM (and its sleep, which
+        // inherits the ignored disposition) outlives it.
+        try (Child c = Command.of("sh", "-c", "setsid sh -c \"trap '' TERM; sleep 30; true\" & wait")
+                .treeKill(TreeKill.CGROUP).spawn()) {
+            Path cgroup = c.cgroup().orElseThrow();
+            assertTrue(Procs.eventually(Duration.ofSeconds(5), () -> members(cgroup).size() == 3));
+            Thread.sleep(100); // the trap is set
+            long t0 = System.nanoTime();
+            Termination t = c.terminateTree(Duration.ofMillis(300));
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            assertEquals(Termination.Way.KILLED, t.way());
+            assertEquals(Signal.TERM, t.status().signal().orElseThrow(), "the child itself obeyed TERM");
+            assertTrue(ms >= 300, "the grace was waited out: " + ms + " ms");
+            assertEquals(List.of(), members(cgroup));
+        }
+    }
+
+    @Test
+    void terminateTreeOfATreeThatHasEnded() throws Exception {
+        assumeCgroups();
+        try (Child c = Command.of("true").treeKill(TreeKill.CGROUP).spawn()) {
+            c.waitFor();
+            assertEquals(Termination.Way.ALREADY_EXITED, c.terminateTree(Duration.ofSeconds(1)).way());
+        }
+    }
+
+    @Test
+    void terminateTreeWithAProcessGroupWaitsForTheChildOnly() throws Exception {
+        // The documented limit: a member that ignores TERM outlives a child that obeys it, and
+        // cannot be signalled through the group once the child is reaped.
+        try (Child c = Command.of("sh", "-c", "(trap '' TERM; exec sleep 30) & echo $!; wait")
+                .treeKill(TreeKill.PROCESS_GROUP).stdout(Stdio.piped()).spawn()) {
+            long member = Long.parseLong(new BufferedReader(new InputStreamReader(c.stdout())).readLine().trim());
+            try {
+                Thread.sleep(100); // the trap is set
+                Termination t = c.terminateTree(Duration.ofSeconds(5));
+                assertEquals(Termination.Way.STOPPED, t.way());
+                assertFalse(dead(member), "the TERM-proof member runs on");
+            } finally {
+                ProcessHandle.of(member).ifPresent(ProcessHandle::destroyForcibly);
+            }
+        }
+    }
+
+    @Test
+    void terminateTreeNeedsATree() throws Exception {
+        try (Child c = Command.of("sleep", "30").spawn()) {
+            assertThrows(IllegalStateException.class, () -> c.terminateTree(Duration.ofSeconds(1)));
+        }
+    }
+
+    @Test
     void processGroupChoiceGetsNoCgroup() throws Exception {
         try (Child c = Command.of("sh", "-c", "sleep 30 & wait").treeKill(TreeKill.PROCESS_GROUP).spawn()) {
             assertTrue(c.cgroup().isEmpty());
