@@ -18,12 +18,8 @@ public final class CgroupFallbackHelper {
                 .stdout(Stdio.piped()).spawn()) {
             System.out.println("auto cgroup: " + c.cgroup().map(Object::toString).orElse("none"));
             long daemon = Long.parseLong(new BufferedReader(new InputStreamReader(c.stdout())).readLine().trim());
-            // The tree forks; $! is known before the daemon has called setsid().
-            Procs.eventually(Duration.ofSeconds(5), () -> {
-                Procs.Stat st = Procs.stat(daemon);
-                return st != null && st.session() == daemon;
-            });
-            Thread.sleep(100);
+            Procs.awaitOwnSession(daemon);
+            Thread.sleep(100); // the rest of the tree forks
             boolean killed = c.killTree();
             c.waitFor();
             System.out.println("group killed: " + killed);

@@ -61,11 +61,7 @@ class CgroupTreeKillTest {
         assertTrue(Procs.eventually(Duration.ofSeconds(5), () -> members(cgroup).size() >= 6),
                 () -> "members: " + members(cgroup));
         assertTrue(members(cgroup).contains(daemon), "the setsid daemon is in the cgroup");
-        // $! is known before the background process has called setsid(): wait for it.
-        assertTrue(Procs.eventually(Duration.ofSeconds(5), () -> {
-            Procs.Stat st = Procs.stat(daemon);
-            return st != null && st.session() == daemon;
-        }), "the daemon left the child's session and process group");
+        assertTrue(Procs.awaitOwnSession(daemon), "the daemon left the child's session and process group");
         assertNotEquals(c.pid(), Procs.stat(daemon).pgrp());
         return daemon;
     }

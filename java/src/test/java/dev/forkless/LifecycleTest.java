@@ -141,11 +141,7 @@ class LifecycleTest {
                         return false;
                     }
                 }), () -> "group: " + c.pid());
-                // $! is known before the daemon has called setsid(): wait for it to have left.
-                assertTrue(Procs.eventually(Duration.ofSeconds(5), () -> {
-                    Procs.Stat st = Procs.stat(escaped);
-                    return st != null && st.session() == escaped;
-                }));
+                assertTrue(Procs.awaitOwnSession(escaped));
                 assertTrue(c.killTree());
                 assertEquals(Signal.KILL, c.waitFor().signal().orElseThrow());
                 assertTrue(groupGone(c.pid()), "members left in the group");

@@ -126,6 +126,17 @@ final class Procs {
         return s != null && s.state() == 'Z';
     }
 
+    /**
+     * Waits until pid leads a session of its own: a shell's {@code $!} of {@code setsid cmd &} is
+     * known before that process has called setsid().
+     */
+    static boolean awaitOwnSession(long pid) {
+        return eventually(Duration.ofSeconds(5), () -> {
+            Stat st = stat(pid);
+            return st != null && st.session() == pid;
+        });
+    }
+
     /** Polls cond every 10 ms until it holds or the timeout passes. */
     static boolean eventually(Duration timeout, BooleanSupplier cond) {
         long deadline = System.nanoTime() + timeout.toNanos();
