@@ -558,19 +558,33 @@ public final class Child implements AutoCloseable {
     }
 
     /**
-     * The processes the child has started, and theirs, as the system sees them now (parent links
-     * in {@code /proc}). Only while the child runs: its descendants are found through its PID,
-     * which is checked to still be this child before and after the walk. A grandchild whose parent
-     * has exited is re-parented (to init or a subreaper) and no longer appears; whole-tree control
-     * that survives that needs a process group or a cgroup.
+     * The processes the child has started, and theirs, as the system sees them now.
+     * <ul>
+     *   <li>With a cgroup ({@link #cgroup()}): every live process in it but the child, in the
+     *       kernel's order: orphans re-parented to init and daemons that called {@code setsid}
+     *       included, also after the child itself has exited.</li>
+     *   <li>Otherwise by parent links in {@code /proc}, only while the child runs: its descendants
+     *       are found through its PID, which is checked to still be this child before and after
+     *       the walk. A grandchild whose parent has exited is re-parented (to init or a
+     *       subreaper) and no longer appears. Children first, as the JDK orders them.</li>
+     * </ul>
+     * A listed process may exit at any moment after the list is made (and its number be reused).
      *
-     * @return the descendants, children first as the JDK orders them; empty once the child has
-     *     exited
+     * @return the descendants; empty once none is left (cgroup) or the child has exited
      * @throws IllegalStateException after {@link #close()}
      */
     public List<ProcessHandle> descendants() {
         ensureOpen();
         try {
+            if (leaf != null) {
+                List<ProcessHandle> all = new java.util.ArrayList<>();
+                for (long member : leaf.members()) {
+                    if (member != pid) {
+                        ProcessHandle.of(member).ifPresent(all::add);
+                    }
+                }
+                return all;
+            }
             if (!isAlive()) {
                 return List.of();
             }

@@ -107,6 +107,26 @@ class CgroupTreeKillTest {
     }
 
     @Test
+    void descendantsThroughTheCgroupIncludeDaemonsAndOrphans() throws Exception {
+        assumeCgroups();
+        try (Child c = Command.of("sh", "-c", TREE).treeKill(TreeKill.CGROUP).stdout(Stdio.piped()).spawn()) {
+            Path cgroup = c.cgroup().orElseThrow();
+            long daemon = startTree(c, cgroup);
+            List<Long> listed = c.descendants().stream().map(ProcessHandle::pid).toList();
+            assertEquals(members(cgroup).stream().filter(p -> p != c.pid()).sorted().toList(),
+                    listed.stream().sorted().toList());
+            assertTrue(listed.contains(daemon), "the setsid daemon is a descendant");
+            assertFalse(listed.contains(c.pid()));
+            c.kill(Signal.KILL);
+            c.waitFor();
+            assertTrue(c.descendants().stream().anyMatch(h -> h.pid() == daemon),
+                    "still listed after the child is gone: " + c.descendants());
+            assertTrue(c.killTree());
+            assertTrue(Procs.eventually(Duration.ofSeconds(5), () -> c.descendants().isEmpty()));
+        }
+    }
+
+    @Test
     void killTreeWithAnotherSignalFreezesSignalsAndThaws() throws Exception {
         assumeCgroups();
         try (Child c = Command.of("sh", "-c", "sleep 30 & setsid sleep 30 & wait").treeKill(TreeKill.CGROUP).spawn()) {

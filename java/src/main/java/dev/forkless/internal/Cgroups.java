@@ -188,6 +188,20 @@ public final class Cgroups {
             return rc < 0 ? rc : 1;
         }
 
+        /**
+         * The PIDs in the leaf now ({@code cgroup.procs}; the leaf has no child cgroups of ours).
+         *
+         * @return the PIDs; empty once released or removed
+         */
+        public long[] members() {
+            try {
+                return Files.readAllLines(path().resolve("cgroup.procs"), StandardCharsets.US_ASCII).stream()
+                        .filter(l -> !l.isBlank()).mapToLong(l -> Long.parseLong(l.trim())).toArray();
+            } catch (IOException | NumberFormatException e) {
+                return new long[0];
+            }
+        }
+
         /** 1 while a live process is in the leaf, 0 when none, or -errno. */
         public synchronized int populated() {
             return fd < 0 ? -Native.EBADF : Native.cgroupPopulated(fd);
