@@ -365,12 +365,15 @@ public final class Command {
      * calling thread (a thread pool's worker that ends would otherwise take the child with it);
      * the calling thread waits for it, a few hundred microseconds.
      *
-     * <p>Only the child itself gets the signal, not the processes it starts. On a normal JVM exit
-     * (shutdown hooks run) Forkless also kills the child's whole tree: its cgroup when it has one
-     * ({@link #treeKill(TreeKill)}, {@link CloseAction#KILL_TREE}; daemons that called
-     * {@code setsid} included), else its process group when it leads one
-     * ({@link #newProcessGroup()}, {@link #newSession()}); after a {@code SIGKILL} of the JVM only
-     * the child is killed, and descendants that do not die with it (many do: end-of-file or
+     * <p>The kernel signals only the child itself, not the processes it starts. For the whole
+     * tree, give the child a cgroup ({@link #treeKill(TreeKill)}, {@link CloseAction#KILL_TREE}):
+     * its cgroup is then killed however the JVM ends, daemons that called {@code setsid}
+     * included: on a normal exit by a shutdown hook, and after a {@code SIGKILL} or a crash by a
+     * watchdog, a {@code /bin/sh} started once per JVM (in a session of its own) that waits for
+     * this JVM's end of a pipe to close and then writes {@code cgroup.kill} (Linux 5.14+). Without
+     * a cgroup, a normal exit also kills the child's process group when it leads one
+     * ({@link #newProcessGroup()}, {@link #newSession()}), and after a {@code SIGKILL} only the
+     * child is killed: descendants that do not die with it (many do: end-of-file or
      * {@code SIGPIPE} on their pipes to it) run on.
      *
      * @return a new command
@@ -978,7 +981,7 @@ public final class Command {
         if ((flags & DIE_WITH_PARENT) != 0) {
             DieWithJvm.register(process, state);
             if (leaf != null) {
-                leaf.killWithJvm();
+                DieWithJvm.guardCgroups();
             }
         }
         if (!forwarded.isEmpty()) {
@@ -997,7 +1000,7 @@ public final class Command {
     /** A leaf for the child; null for AUTO when there is none (CGROUP: the spawn fails). */
     private Cgroups.Leaf newLeaf(TreeKill tree) throws ProcessStartException {
         try {
-            return Cgroups.newLeaf();
+            return Cgroups.newLeaf((flags & DIE_WITH_PARENT) != 0);
         } catch (Cgroups.UnavailableException e) {
             if (tree == TreeKill.AUTO) {
                 return null;

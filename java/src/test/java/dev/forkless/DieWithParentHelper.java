@@ -18,8 +18,9 @@ public final class DieWithParentHelper {
         String then = args[1];
         Command cmd;
         switch (shape) {
-            case "tree":
-                cmd = Command.of("sh", "-c", "sleep 60 & echo $!; wait").onClose(CloseAction.KILL_TREE);
+            case "tree": // the process group only
+                cmd = Command.of("sh", "-c", "sleep 60 & echo $!; wait").onClose(CloseAction.KILL_TREE)
+                        .treeKill(TreeKill.PROCESS_GROUP);
                 break;
             case "daemon": // leaves the group; in the child's cgroup where there is one
                 cmd = Command.of("sh", "-c", "setsid sleep 60 & echo $!; wait").onClose(CloseAction.KILL_TREE);

@@ -102,6 +102,29 @@ class DieWithParentTest {
     }
 
     @Test
+    void afterSigkillTheWatchdogKillsTheChildsCgroupSetsidDaemonsIncluded() throws Exception {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Forkless.cgroupDirectory().isPresent(),
+                () -> "no cgroups for this JVM: " + Forkless.cgroupUnavailableReason().orElse("?"));
+        try (Child jvm = Command.of(HelperMain.commandWithForkless(DieWithParentHelper.class, "daemon", "stay"))
+                .stdout(Stdio.piped()).spawn()) {
+            long[] pids = start(jvm);
+            try {
+                assertTrue(Procs.awaitOwnSession(pids[1]));
+                long t0 = System.nanoTime();
+                jvm.kill(Signal.KILL);
+                jvm.waitFor();
+                assertTrue(goneWithin(pids[0], Duration.ofSeconds(1)), "the child outlived the JVM");
+                assertTrue(goneWithin(pids[1], Duration.ofSeconds(1)), "the setsid daemon outlived the JVM");
+                System.out.printf("die-with-parent: a setsid daemon in the child's cgroup gone %.1f ms after the"
+                        + " JVM's SIGKILL%n", (System.nanoTime() - t0) / 1e6);
+            } finally {
+                cleanUp(pids[0]);
+                cleanUp(pids[1]);
+            }
+        }
+    }
+
+    @Test
     void afterSigkillOnlyTheChildIsKilledByTheKernel() throws Exception {
         try (Child jvm = Command.of(HelperMain.commandWithForkless(DieWithParentHelper.class, "tree", "stay"))
                 .stdout(Stdio.piped()).spawn()) {
@@ -110,7 +133,8 @@ class DieWithParentTest {
                 jvm.kill(Signal.KILL);
                 jvm.waitFor();
                 assertTrue(goneWithin(pids[0], Duration.ofSeconds(1)), "the child outlived the JVM");
-                // Documented limit: no hook runs after SIGKILL, and the kernel signals the child only.
+                // Documented limit without a cgroup: no hook runs after SIGKILL, and the kernel
+                // signals the child only (the tree shape uses TreeKill.PROCESS_GROUP).
                 Thread.sleep(200);
                 assertFalse(dead(pids[1]),
                         "expected the grandchild to survive a SIGKILL of the JVM (parent-death signal covers the child only)");

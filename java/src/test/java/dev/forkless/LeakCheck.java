@@ -44,10 +44,15 @@ final class LeakCheck implements BeforeEachCallback, AfterEachCallback {
         Map<Integer, String> before = store.get("fds", Map.class);
         Set<Long> childrenBefore = store.get("children", Set.class);
 
+        // The dieWithParent cgroups' watchdog lives as long as the JVM, by design.
+        long[] watchdog = DieWithJvm.watchdogForTests();
         List<String> children = new ArrayList<>();
         boolean childrenOk = Procs.eventually(Duration.ofSeconds(5), () -> {
             children.clear();
             for (Procs.Stat s : Procs.children()) {
+                if (watchdog != null && s.pid() == watchdog[0]) {
+                    continue;
+                }
                 if (s.state() == 'Z') {
                     children.add("zombie " + s);
                 } else if (!childrenBefore.contains(s.pid())) {
@@ -61,6 +66,9 @@ final class LeakCheck implements BeforeEachCallback, AfterEachCallback {
         boolean fdsOk = Procs.eventually(Duration.ofSeconds(2), () -> {
             fds.clear();
             for (Map.Entry<Integer, String> e : Procs.fds().entrySet()) {
+                if (watchdog != null && (e.getKey() == watchdog[1] || e.getKey() == watchdog[2])) {
+                    continue;
+                }
                 if (!e.getValue().equals(before.get(e.getKey())) && suspicious(e.getValue())) {
                     fds.add(e.getKey() + " -> " + e.getValue());
                 }

@@ -39,12 +39,15 @@ public final class Cgroups {
 
     private static final System.Logger LOG = System.getLogger("dev.forkless");
     private static final String JVM_DIR_PREFIX = "forkless-";
+    private static final String DIE_DIR = "die";
 
     private static final Object LOCK = new Object();
     private static volatile boolean decided;
     // Written once by decide() before `decided`, read after it: safely published by the volatile.
     private static Path jvmDir;         // null until made
     private static int jvmDirFd = -1;   // open for the JVM's life
+    private static Path dieDir;         // guarded by LOCK; <jvmDir>/die, made with its first leaf
+    private static int dieDirFd = -1;   // guarded by LOCK
     private static String reason;       // guarded by LOCK; why not, when unavailable
     private static int reasonErrno;     // guarded by LOCK
 
@@ -107,26 +110,60 @@ public final class Cgroups {
     /**
      * Makes a new empty leaf and opens it.
      *
+     * @param dieWithJvm put it under {@link #dieDirectory()}, whose whole content is killed when
+     *     this JVM ends
      * @return the leaf; its owner must {@link Leaf#release()} it
      * @throws UnavailableException if cgroups cannot be had here, or this leaf cannot be made
      */
-    public static Leaf newLeaf() throws UnavailableException {
+    public static Leaf newLeaf(boolean dieWithJvm) throws UnavailableException {
         decide();
+        Path parent;
+        int parentFd;
         synchronized (LOCK) {
             if (reason != null) {
                 throw new UnavailableException(reason, reasonErrno);
             }
+            if (dieWithJvm && dieDirFd < 0) {
+                int fd = Native.cgroupCreate(jvmDirFd, DIE_DIR);
+                if (fd < 0 && fd != -Native.EEXIST) {
+                    throw unavailable(jvmDir.resolve(DIE_DIR), fd);
+                }
+                dieDir = jvmDir.resolve(DIE_DIR);
+                dieDirFd = fd >= 0 ? fd : openDir(dieDir);
+            }
+            parent = dieWithJvm ? dieDir : jvmDir;
+            parentFd = dieWithJvm ? dieDirFd : jvmDirFd;
         }
         String name = "c" + COUNTER.incrementAndGet();
-        int fd = Native.cgroupCreate(jvmDirFd, name);
+        int fd = Native.cgroupCreate(parentFd, name);
         if (fd < 0) {
             // For this leaf, not for good: cgroup.max.descendants reached (EAGAIN), memory, ...
-            throw new UnavailableException("cannot create the cgroup " + jvmDir.resolve(name) + ": "
-                    + Native.errnoName(-fd) + " (" + Native.strerror(-fd) + ")", -fd);
+            throw unavailable(parent.resolve(name), fd);
         }
-        Leaf leaf = new Leaf(name, fd);
+        Leaf leaf = new Leaf(parent, parentFd, name, fd);
         LEAVES.add(leaf);
         return leaf;
+    }
+
+    /**
+     * The cgroup that holds the leaves of dieWithParent children: everything in it is killed when
+     * this JVM ends, by a shutdown hook on a normal exit and by a watchdog otherwise.
+     *
+     * @return the directory, once such a leaf has been made
+     */
+    public static Optional<Path> dieDirectory() {
+        synchronized (LOCK) {
+            return Optional.ofNullable(dieDir);
+        }
+    }
+
+    private static UnavailableException unavailable(Path dir, int rc) {
+        return new UnavailableException("cannot create the cgroup " + dir + ": " + Native.errnoName(-rc) + " ("
+                + Native.strerror(-rc) + ")", -rc);
+    }
+
+    private static int openDir(Path dir) {
+        return Native.open(NativeStrings.encode(dir, "cgroup"), Native.OPEN_READ | Native.OPEN_DIRECTORY, 0);
     }
 
     /**
@@ -146,28 +183,26 @@ public final class Cgroups {
 
     /** One child's cgroup: its directory and a descriptor of it while the child's handle is open. */
     public static final class Leaf {
+        private final Path parent;
+        private final int parentFd; // the JVM's or the die directory's: open for the JVM's life
         private final String name;
         private int fd; // guarded by this; -1 once released
-        private volatile boolean killWithJvm;
 
-        Leaf(String name, int fd) {
+        Leaf(Path parent, int parentFd, String name, int fd) {
+            this.parent = parent;
+            this.parentFd = parentFd;
             this.name = name;
             this.fd = fd;
         }
 
         /** The directory. */
         public Path path() {
-            return jvmDir.resolve(name);
+            return parent.resolve(name);
         }
 
         /** The descriptor for the spawn; only while not released. */
         public synchronized int fd() {
             return fd;
-        }
-
-        /** Kill the processes in this leaf when the JVM shuts down normally (dieWithParent). */
-        public void killWithJvm() {
-            killWithJvm = true;
         }
 
         /**
@@ -254,7 +289,7 @@ public final class Cgroups {
 
         /** rmdir: true once gone; false while a process is in it (EBUSY) or it cannot go. */
         private boolean remove() {
-            int rc = Native.cgroupRemove(jvmDirFd, name);
+            int rc = Native.cgroupRemove(parentFd, name);
             if (rc == 0 || rc == -Native.ENOENT) {
                 LEAVES.remove(this);
                 return true;
@@ -390,7 +425,7 @@ public final class Cgroups {
     /** Opens dir, which must be a cgroup v2 directory (the root cgroup included). */
     private static int openCgroup2(Path dir, String what) throws UnavailableException {
         String named = System.getProperty(PROPERTY) != null ? PROPERTY + "=" + what : "this JVM's cgroup " + what;
-        int fd = Native.open(NativeStrings.encode(dir, "cgroup"), Native.OPEN_READ | Native.OPEN_DIRECTORY, 0);
+        int fd = openDir(dir);
         if (fd < 0) {
             throw new UnavailableException(named + ": cannot open it: " + Native.errnoName(-fd) + " ("
                     + Native.strerror(-fd) + ")", -fd);
@@ -436,17 +471,8 @@ public final class Cgroups {
                 if (dir.equals(jvmDir) || ProcessHandle.of(pid).isPresent()) {
                     continue; // a JVM (or a recycled PID) that may still use it
                 }
-                int fd = Native.open(NativeStrings.encode(dir, "cgroup"), Native.OPEN_READ | Native.OPEN_DIRECTORY, 0);
-                if (fd < 0) {
-                    continue;
-                }
-                try (DirectoryStream<Path> leaves = Files.newDirectoryStream(dir, Files::isDirectory)) {
-                    for (Path leaf : leaves) {
-                        Native.cgroupRemove(fd, leaf.getFileName().toString()); // EBUSY: still in use
-                    }
-                } finally {
-                    Native.closeFd(fd);
-                }
+                removeEmptySubdirs(dir.resolve(DIE_DIR));
+                removeEmptySubdirs(dir);
                 Native.cgroupRemove(baseFd, name);
             }
         } catch (IOException | RuntimeException e) {
@@ -454,26 +480,48 @@ public final class Cgroups {
         }
     }
 
-    /** Kills the dieWithParent leaves, then removes what is empty, this JVM's directory last. */
+    /** rmdir of every empty subdirectory of dir (EBUSY: still in use). */
+    private static void removeEmptySubdirs(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return;
+        }
+        int fd = openDir(dir);
+        if (fd < 0) {
+            return;
+        }
+        try (DirectoryStream<Path> leaves = Files.newDirectoryStream(dir, Files::isDirectory)) {
+            for (Path leaf : leaves) {
+                Native.cgroupRemove(fd, leaf.getFileName().toString());
+            }
+        } finally {
+            Native.closeFd(fd);
+        }
+    }
+
+    /** Kills the die directory's leaves, then removes what is empty, this JVM's directory last. */
     private static void atShutdown() {
-        boolean killed = false;
-        for (Leaf leaf : LEAVES) {
-            if (leaf.killWithJvm && leaf.signal(Native.SIGKILL) > 0) {
-                killed = true;
+        int die;
+        synchronized (LOCK) {
+            die = dieDirFd;
+        }
+        if (die >= 0 && Native.cgroupSignal(die, Native.SIGKILL) == 0) {
+            long deadline = System.nanoTime() + 1_000_000_000L;
+            while (Native.cgroupPopulated(die) == 1 && System.nanoTime() - deadline < 0) {
+                Thread.onSpinWait();
             }
         }
         for (Leaf leaf : LEAVES) {
-            if (killed && leaf.killWithJvm) {
-                leaf.awaitEmpty(1000);
-            }
             leaf.remove();
+        }
+        if (die >= 0) {
+            Native.cgroupRemove(jvmDirFd, DIE_DIR);
         }
         removeJvmDir();
     }
 
     private static void removeJvmDir() {
         Path parent = jvmDir.getParent();
-        int fd = Native.open(NativeStrings.encode(parent, "cgroup"), Native.OPEN_READ | Native.OPEN_DIRECTORY, 0);
+        int fd = openDir(parent);
         if (fd >= 0) {
             Native.cgroupRemove(fd, jvmDir.getFileName().toString()); // EBUSY: leaves still in use
             Native.closeFd(fd);
