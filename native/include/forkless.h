@@ -24,7 +24,7 @@ extern "C" {
 #endif
 
 #if defined(_WIN32)
-typedef intptr_t fl_fd; /* a HANDLE value */
+typedef intptr_t fl_fd; /* a HANDLE value (INVALID_HANDLE_VALUE is -1, as a closed fd) */
 #else
 typedef int fl_fd;      /* a file descriptor */
 #endif
@@ -52,6 +52,11 @@ typedef enum fl_step {
                             died before it took effect (ESRCH) */
     FL_STEP_CGROUP,      /* FL_SPAWN_INTO_CGROUP: the child's write of "0" to cgroup.procs (the
                             kernel's answer: EOPNOTSUPP, EBUSY, EACCES, ENOENT, ...) */
+    FL_STEP_COMMAND_LINE, /* Windows: argv cannot be written as a command line the child reads
+                            back unchanged: EINVAL (argv[0] with '"'; an argument of a .bat/.cmd
+                            that cmd.exe would interpret, see "Windows" below), EILSEQ (not
+                            UTF-8), E2BIG (over 32766 UTF-16 units) */
+    FL_STEP_JOB,         /* Windows: creating the child's job object or putting the child in it */
     FL_STEP_COUNT_
 } fl_step;
 
@@ -163,7 +168,19 @@ int64_t fl_process_pid(const fl_process *p);
  * backend has none (Linux PID-only fallback). Owned by the handle: do not close it. */
 fl_fd fl_process_fd(const fl_process *p);
 
-enum { FL_EXITED = 1, FL_SIGNALED = 2 };
+/* fl_exit_status.kind. Windows has no signals; its exit codes map as follows:
+ *   FL_EXITED    code = the 32-bit exit code as an int (GetExitCodeProcess), any value that is
+ *                not one of the two cases below.
+ *   FL_SIGNALED  code = 9 or 15: this library terminated the child (fl_process_signal with
+ *                SIGKILL/SIGTERM: TerminateProcess) or its job (fl_process_signal_group:
+ *                TerminateJobObject), and its exit code is 128 + that number. A child that
+ *                exits with 137 by itself is FL_EXITED.
+ *   FL_CRASHED   code = the NTSTATUS of an unhandled exception as an int, e.g. (int)0xC0000005
+ *                for an access violation, (int)0xC0000409 for a failed fast-fail check: every
+ *                exit code with both severity bits set (0xC0000000..0xFFFFFFFF). Windows cannot
+ *                tell such a crash from a program that calls ExitProcess(0xC0000005) itself.
+ *                Never reported on Linux. */
+enum { FL_EXITED = 1, FL_SIGNALED = 2, FL_CRASHED = 3 };
 
 typedef struct fl_exit_status {
     int kind;              /* FL_EXITED or FL_SIGNALED */
@@ -175,7 +192,8 @@ typedef struct fl_exit_status {
      * the address space being left into this figure, and a child spawned by any method (fork,
      * vfork, posix_spawn, clone3) leaves its parent's. So it is max(child's peak, spawning
      * process's RSS at the spawn): from a JVM with 1 GiB resident, at least 1 GiB. */
-    int64_t max_rss_kib;
+    int64_t max_rss_kib;   /* Windows: the peak working set (GetProcessMemoryInfo), KiB; user and
+                              system times come from GetProcessTimes (100 ns resolution) */
 } fl_exit_status;
 
 /* Sends signal sig (0..64; else -EINVAL). 0 if sent; -ESRCH if the child has already exited
@@ -248,8 +266,10 @@ typedef struct fl_reactor fl_reactor; /* opaque */
 enum fl_reactor_backend {
     FL_REACTOR_BEST = 0,     /* fl_reactor_open: the best one that works here */
     FL_REACTOR_EPOLL = 1,    /* epoll: pidfds and watched descriptors, an eventfd for wake-ups */
-    FL_REACTOR_IO_URING = 2  /* io_uring: POLL_ADD on pidfds (then waitid with rusage) and on
+    FL_REACTOR_IO_URING = 2, /* io_uring: POLL_ADD on pidfds (then waitid with rusage) and on
                                 watched descriptors */
+    FL_REACTOR_IOCP = 3      /* Windows: one I/O completion port; each child's job object posts
+                                its messages there (descriptor watches: -ENOSYS for now) */
 };
 const char *fl_reactor_backend_name(int backend); /* "epoll", "io_uring"; "unknown" otherwise */
 
@@ -362,7 +382,13 @@ typedef enum fl_spawn_strategy {
     FL_STRATEGY_CLONE3 = 1,       /* clone3(CLONE_VM|CLONE_VFORK|CLONE_PIDFD|CLONE_CLEAR_SIGHAND) */
     FL_STRATEGY_CLONE_PIDFD = 2,  /* clone(CLONE_VM|CLONE_VFORK|CLONE_PIDFD) */
     FL_STRATEGY_PIDFD_OPEN = 3,   /* clone(CLONE_VM|CLONE_VFORK) then pidfd_open */
-    FL_STRATEGY_PID_ONLY = 4      /* no pidfd at all: PID plus waitid(P_PID) */
+    FL_STRATEGY_PID_ONLY = 4,     /* no pidfd at all: PID plus waitid(P_PID) */
+    /* Windows: CreateProcessW puts the child in its job atomically (PROC_THREAD_ATTRIBUTE_JOB_LIST,
+     * Windows 10 1607+). */
+    FL_STRATEGY_WIN_JOB_LIST = 5,
+    /* Windows without a working JOB_LIST (older Windows, Wine): CREATE_SUSPENDED, then
+     * AssignProcessToJobObject, then ResumeThread: the child runs no code outside the job. */
+    FL_STRATEGY_WIN_SUSPENDED = 6
 } fl_spawn_strategy;
 int fl_spawn_strategy_current(void);
 const char *fl_spawn_strategy_name(int strategy);

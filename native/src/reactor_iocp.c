@@ -1,0 +1,285 @@
+/*
+ * The Windows reactor: one I/O completion port, fed by the job objects of the children.
+ *
+ * Strategy. Every child runs in a job of its own (spawn_win.c). fl_reactor_add associates that
+ * job with the reactor's port (JobObjectAssociateCompletionPortInformation), and from then on the
+ * kernel posts the job's messages to the port: JOB_OBJECT_MSG_NEW_PROCESS, EXIT_PROCESS,
+ * ABNORMAL_EXIT_PROCESS, ACTIVE_PROCESS_ZERO, ... One thread in GetQueuedCompletionStatusEx hears
+ * about any number of children; no thread per child, no WaitForMultipleObjects limit of 64.
+ *
+ * Hazards, and what is done about each:
+ *   - The completion key identifies the job. A handle value would be a bad key: once a job handle
+ *     is closed its value is reused for the next one, and a late message of the old job would be
+ *     taken for the new one. Keys here come from a 64-bit counter and are never reused; a message
+ *     whose key is no longer registered is dropped.
+ *   - The messages are hints. Microsoft documents that their delivery is not guaranteed, the pid
+ *     of EXIT_PROCESS (in lpOverlapped) may be a grandchild's, and ABNORMAL_EXIT_PROCESS is not
+ *     sent everywhere (Wine 8 never sends it; nor does it send EXIT_PROCESS after
+ *     TerminateJobObject, only ACTIVE_PROCESS_ZERO). So any exit-like message (EXIT_PROCESS,
+ *     ABNORMAL_EXIT_PROCESS, ACTIVE_PROCESS_ZERO) only makes the reactor look: WaitForSingleObject
+ *     (h, 0) on the child's own process handle, and GetExitCodeProcess once that says exited.
+ *     A grandchild's exit finds the child running and is ignored.
+ *   - Messages are posted only after the association: a child that exited before fl_reactor_add
+ *     (or while it ran) would never be heard of. So right after binding, the process handle is
+ *     checked once more, and if it is signalled a message of our own (FL_MSG_RECHECK) is posted.
+ *   - A job can be associated with a completion port only once; a handle added to a second
+ *     reactor after the first was closed fails with that error (-EINVAL here).
+ *
+ * The port also carries wake-ups (fl_reactor_wake): a completion with key WAKE_KEY, which no
+ * registration ever gets.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal_win.h"
+
+#define WAKE_KEY UINT64_MAX
+/* Our own message number for "look at this child now"; job messages are 1..13. */
+#define FL_MSG_RECHECK 0x100
+
+typedef struct reg {
+    uint64_t key, token;
+    fl_process *p;
+    struct reg *next;
+} reg;
+
+typedef struct ready {
+    fl_reactor_event ev;
+    struct ready *next;
+} ready;
+
+struct fl_reactor {
+    HANDLE port;
+    SRWLOCK lock;          /* guards everything below */
+    uint64_t next_key;
+    reg *regs;
+    ready *head, *tail;
+    uint64_t messages[16]; /* job messages seen, by number (tests print them) */
+};
+
+const char *fl_reactor_backend_name(int backend) {
+    switch (backend) {
+        case FL_REACTOR_EPOLL: return "epoll";
+        case FL_REACTOR_IO_URING: return "io_uring";
+        case FL_REACTOR_IOCP: return "iocp";
+        default: return "unknown";
+    }
+}
+
+int fl_reactor_open(int backend, fl_reactor **out) {
+    if (out == NULL) return -EINVAL;
+    *out = NULL;
+    if (backend == FL_REACTOR_EPOLL || backend == FL_REACTOR_IO_URING) return -ENOSYS;
+    if (backend != FL_REACTOR_BEST && backend != FL_REACTOR_IOCP) return -EINVAL;
+    fl_reactor *r = calloc(1, sizeof *r);
+    if (r == NULL) return -ENOMEM;
+    r->port = CreateIoCompletionPort(INVALID_HANDLE_VALUE, NULL, 0, 1);
+    if (r->port == NULL) {
+        int rc = fl_win_fail(GetLastError());
+        free(r);
+        return rc;
+    }
+    InitializeSRWLock(&r->lock);
+    r->next_key = 1;
+    *out = r;
+    return 0;
+}
+
+int fl_reactor_backend(const fl_reactor *r) {
+    (void)r;
+    return FL_REACTOR_IOCP;
+}
+
+static int post(fl_reactor *r, DWORD msg, uint64_t key) {
+    if (!PostQueuedCompletionStatus(r->port, msg, (ULONG_PTR)key, NULL)) {
+        return fl_win_fail(GetLastError());
+    }
+    return 0;
+}
+
+static void unlink_reg(fl_reactor *r, reg *victim) {
+    for (reg **l = &r->regs; *l != NULL; l = &(*l)->next) {
+        if (*l == victim) {
+            *l = victim->next;
+            return;
+        }
+    }
+}
+
+int fl_reactor_add(fl_reactor *r, fl_process *p, uint64_t token) {
+    if (r == NULL || p == NULL) return -EINVAL;
+    reg *g = calloc(1, sizeof *g);
+    if (g == NULL) return -ENOMEM;
+    int state = fl_process_watch(p);
+    if (state < 0) {
+        free(g);
+        return state;
+    }
+    g->p = p;
+    g->token = token;
+    AcquireSRWLockExclusive(&r->lock);
+    g->key = r->next_key++;
+    g->next = r->regs;
+    r->regs = g;
+    ReleaseSRWLockExclusive(&r->lock);
+
+    int rc = 0;
+    if (state == 0) {
+        JOBOBJECT_ASSOCIATE_COMPLETION_PORT acp;
+        acp.CompletionKey = (PVOID)(ULONG_PTR)g->key;
+        acp.CompletionPort = r->port;
+        if (!SetInformationJobObject(p->job, JobObjectAssociateCompletionPortInformation, &acp,
+                                     sizeof acp)) {
+            rc = fl_win_fail(GetLastError());
+        }
+    }
+    /* The re-check after binding (see the essay): an exit before it posted nothing. */
+    if (rc == 0 && (state == 1 || WaitForSingleObject(p->process, 0) == WAIT_OBJECT_0)) {
+        rc = post(r, FL_MSG_RECHECK, g->key);
+    }
+    if (rc < 0) {
+        AcquireSRWLockExclusive(&r->lock);
+        unlink_reg(r, g);
+        ReleaseSRWLockExclusive(&r->lock);
+        fl_process_unwatch(p);
+        free(g);
+    }
+    return rc;
+}
+
+/* Handles one completion, r->lock held; returns a registration whose exit was queued (the caller
+ * unwatches it after unlocking), or NULL. */
+static reg *handle_locked(fl_reactor *r, uint64_t key, DWORD msg) {
+    if (msg < 16) r->messages[msg]++;
+    if (msg != JOB_OBJECT_MSG_EXIT_PROCESS && msg != JOB_OBJECT_MSG_ABNORMAL_EXIT_PROCESS &&
+        msg != JOB_OBJECT_MSG_ACTIVE_PROCESS_ZERO && msg != FL_MSG_RECHECK) {
+        return NULL; /* NEW_PROCESS, limits, ...: nothing to report */
+    }
+    reg *g = r->regs;
+    while (g != NULL && g->key != key) g = g->next;
+    if (g == NULL) return NULL; /* reported already, or a stale key of a forgotten job */
+    ready *e = calloc(1, sizeof *e);
+    if (e == NULL) {
+        /* Try again later rather than lose the exit. */
+        post(r, FL_MSG_RECHECK, key);
+        return NULL;
+    }
+    int rc = fl_process_reap_nohang(g->p, &e->ev.status);
+    if (rc == 0) { /* a grandchild's exit: the child still runs */
+        free(e);
+        return NULL;
+    }
+    e->ev.token = g->token;
+    e->ev.kind = FL_EVENT_EXIT;
+    e->ev.result = rc;
+    if (rc != 1) memset(&e->ev.status, 0, sizeof e->ev.status);
+    if (r->tail) r->tail->next = e;
+    else r->head = e;
+    r->tail = e;
+    unlink_reg(r, g);
+    return g;
+}
+
+static int take_ready_locked(fl_reactor *r, fl_reactor_event *events, int max) {
+    int n = 0;
+    while (n < max && r->head != NULL) {
+        ready *e = r->head;
+        r->head = e->next;
+        if (r->head == NULL) r->tail = NULL;
+        events[n++] = e->ev;
+        free(e);
+    }
+    return n;
+}
+
+int fl_reactor_wait(fl_reactor *r, fl_reactor_event *events, int max, int timeout_ms) {
+    if (r == NULL || events == NULL || max <= 0) return -EINVAL;
+    ULONGLONG deadline = timeout_ms < 0 ? 0 : GetTickCount64() + (ULONGLONG)timeout_ms;
+    for (;;) {
+        AcquireSRWLockExclusive(&r->lock);
+        int n = take_ready_locked(r, events, max);
+        ReleaseSRWLockExclusive(&r->lock);
+        if (n > 0) return n;
+
+        DWORD wait = INFINITE;
+        if (timeout_ms >= 0) {
+            ULONGLONG now = GetTickCount64();
+            wait = now >= deadline ? 0 : (DWORD)(deadline - now);
+        }
+        OVERLAPPED_ENTRY entries[64];
+        ULONG got = 0;
+        if (!GetQueuedCompletionStatusEx(r->port, entries, 64, &got, wait, FALSE)) {
+            DWORD e = GetLastError();
+            if (e == WAIT_TIMEOUT) return 0;
+            return fl_win_fail(e);
+        }
+        int woken = 0;
+        reg *finished[64];
+        int nfinished = 0;
+        AcquireSRWLockExclusive(&r->lock);
+        for (ULONG i = 0; i < got; i++) {
+            uint64_t key = (uint64_t)entries[i].lpCompletionKey;
+            if (key == WAKE_KEY) {
+                woken = 1;
+                continue;
+            }
+            reg *g = handle_locked(r, key, entries[i].dwNumberOfBytesTransferred);
+            if (g != NULL) finished[nfinished++] = g;
+        }
+        n = take_ready_locked(r, events, max);
+        ReleaseSRWLockExclusive(&r->lock);
+        for (int i = 0; i < nfinished; i++) {
+            fl_process_unwatch(finished[i]->p);
+            free(finished[i]);
+        }
+        if (n > 0 || woken) return n;
+        /* Only hints that changed nothing (NEW_PROCESS, a grandchild's exit): wait on. */
+    }
+}
+
+int fl_reactor_wake(fl_reactor *r) {
+    if (r == NULL) return -EINVAL;
+    return post(r, 0, WAKE_KEY);
+}
+
+int fl_reactor_watch_fd(fl_reactor *r, fl_fd fd, int direction, uint64_t token) {
+    (void)token;
+    if (r == NULL || fd == -1 || (direction != FL_WATCH_READ && direction != FL_WATCH_WRITE)) {
+        return -EINVAL;
+    }
+    /* Anonymous pipes cannot join a completion port; needs overlapped named pipes (not yet). */
+    return -ENOSYS;
+}
+
+int fl_reactor_unwatch_fd(fl_reactor *r, fl_fd fd, uint64_t token) {
+    (void)r;
+    (void)fd;
+    (void)token;
+    return 0; /* nothing is ever watched */
+}
+
+void fl_reactor_close(fl_reactor *r) {
+    if (r == NULL) return;
+    /* The jobs stay associated with the port; once it is closed the kernel drops their messages,
+     * and a stale key could never match anything anyway. */
+    while (r->regs != NULL) {
+        reg *g = r->regs;
+        r->regs = g->next;
+        fl_process_unwatch(g->p);
+        free(g);
+    }
+    while (r->head != NULL) {
+        ready *e = r->head;
+        r->head = e->next;
+        free(e);
+    }
+    CloseHandle(r->port);
+    free(r);
+}
+
+void fl_iocp_job_messages(fl_reactor *r, uint64_t counts[16]) {
+    AcquireSRWLockShared(&r->lock);
+    memcpy(counts, r->messages, sizeof r->messages);
+    ReleaseSRWLockShared(&r->lock);
+}
