@@ -22,8 +22,10 @@
  *   - Messages are posted only after the association: a child that exited before fl_reactor_add
  *     (or while it ran) would never be heard of. So right after binding, the process handle is
  *     checked once more, and if it is signalled a message of our own (FL_MSG_RECHECK) is posted.
- *   - A job can be associated with a completion port only once; a handle added to a second
- *     reactor after the first was closed fails with that error (-EINVAL here).
+ *   - A job can be associated with a completion port only once (ERROR_INVALID_PARAMETER after
+ *     that, on Windows and Wine alike). A handle added to a second reactor after the first was
+ *     closed is watched there by a thread-pool wait (RegisterWaitForSingleObject) that posts the
+ *     same re-check message: correct, at the cost of a pool thread's wait slot.
  *
  * The port also carries wake-ups (fl_reactor_wake): a completion with key WAKE_KEY, which no
  * registration ever gets.
@@ -41,6 +43,8 @@
 typedef struct reg {
     uint64_t key, token;
     fl_process *p;
+    HANDLE port;           /* the reactor's, for the thread-pool callback */
+    HANDLE wait;           /* the fallback's RegisterWaitForSingleObject, or NULL */
     struct reg *next;
 } reg;
 
@@ -98,6 +102,22 @@ static int post(fl_reactor *r, DWORD msg, uint64_t key) {
     return 0;
 }
 
+/* The fallback watch: a thread-pool wait on the process handle that posts a re-check. It reads
+ * only fields that never change, and release_reg blocks until it has finished. */
+static VOID CALLBACK on_process_signalled(PVOID ctx, BOOLEAN timed_out) {
+    (void)timed_out;
+    reg *g = ctx;
+    PostQueuedCompletionStatus(g->port, FL_MSG_RECHECK, (ULONG_PTR)g->key, NULL);
+}
+
+/* Forgets a registration that is no longer in the list; never with r->lock held (it may wait for
+ * a callback, and drops a reference to the process). */
+static void release_reg(reg *g) {
+    if (g->wait != NULL) UnregisterWaitEx(g->wait, INVALID_HANDLE_VALUE);
+    fl_process_unwatch(g->p);
+    free(g);
+}
+
 static void unlink_reg(fl_reactor *r, reg *victim) {
     for (reg **l = &r->regs; *l != NULL; l = &(*l)->next) {
         if (*l == victim) {
@@ -118,12 +138,13 @@ int fl_reactor_add(fl_reactor *r, fl_process *p, uint64_t token) {
     }
     g->p = p;
     g->token = token;
+    g->port = r->port;
     AcquireSRWLockExclusive(&r->lock);
     g->key = r->next_key++;
-    g->next = r->regs;
-    r->regs = g;
     ReleaseSRWLockExclusive(&r->lock);
 
+    /* Bound before g is listed, so no thread sees g half made; a message that arrives in between
+     * finds no registration and is dropped, and the re-check below covers the exit it meant. */
     int rc = 0;
     if (state == 0) {
         JOBOBJECT_ASSOCIATE_COMPLETION_PORT acp;
@@ -131,21 +152,29 @@ int fl_reactor_add(fl_reactor *r, fl_process *p, uint64_t token) {
         acp.CompletionPort = r->port;
         if (!SetInformationJobObject(p->job, JobObjectAssociateCompletionPortInformation, &acp,
                                      sizeof acp)) {
-            rc = fl_win_fail(GetLastError());
+            /* Bound to another port before (ERROR_INVALID_PARAMETER): its owner moved the handle
+             * from a closed reactor to this one. One thread-pool wait for this child instead. */
+            if (!RegisterWaitForSingleObject(&g->wait, p->process, on_process_signalled, g,
+                                             INFINITE, WT_EXECUTEONLYONCE)) {
+                g->wait = NULL;
+                rc = fl_win_fail(GetLastError());
+            }
         }
     }
-    /* The re-check after binding (see the essay): an exit before it posted nothing. */
-    if (rc == 0 && (state == 1 || WaitForSingleObject(p->process, 0) == WAIT_OBJECT_0)) {
-        rc = post(r, FL_MSG_RECHECK, g->key);
-    }
     if (rc < 0) {
-        AcquireSRWLockExclusive(&r->lock);
-        unlink_reg(r, g);
-        ReleaseSRWLockExclusive(&r->lock);
-        fl_process_unwatch(p);
-        free(g);
+        release_reg(g);
+        return rc;
     }
-    return rc;
+    AcquireSRWLockExclusive(&r->lock);
+    g->next = r->regs;
+    r->regs = g;
+    ReleaseSRWLockExclusive(&r->lock);
+    /* The re-check after binding (see the essay): an exit before it posted nothing. If the post
+     * fails the registration stays: a job message may still come. */
+    if (state == 1 || WaitForSingleObject(p->process, 0) == WAIT_OBJECT_0) {
+        post(r, FL_MSG_RECHECK, g->key);
+    }
+    return 0;
 }
 
 /* Handles one completion, r->lock held; returns a registration whose exit was queued (the caller
@@ -229,10 +258,7 @@ int fl_reactor_wait(fl_reactor *r, fl_reactor_event *events, int max, int timeou
         }
         n = take_ready_locked(r, events, max);
         ReleaseSRWLockExclusive(&r->lock);
-        for (int i = 0; i < nfinished; i++) {
-            fl_process_unwatch(finished[i]->p);
-            free(finished[i]);
-        }
+        for (int i = 0; i < nfinished; i++) release_reg(finished[i]);
         if (n > 0 || woken) return n;
         /* Only hints that changed nothing (NEW_PROCESS, a grandchild's exit): wait on. */
     }
@@ -266,8 +292,7 @@ void fl_reactor_close(fl_reactor *r) {
     while (r->regs != NULL) {
         reg *g = r->regs;
         r->regs = g->next;
-        fl_process_unwatch(g->p);
-        free(g);
+        release_reg(g);
     }
     while (r->head != NULL) {
         ready *e = r->head;

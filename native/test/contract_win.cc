@@ -21,6 +21,13 @@ void ExpectStatus(const fl_exit_status &st, int kind, int code) {
     EXPECT_EQ(st.code, code) << "kind " << Kind(st.kind);
 }
 
+void KillAndWaitForTest(fl_process *p) {
+    EXPECT_EQ(fl_process_signal(p, 9), 0);
+    fl_exit_status st{};
+    EXPECT_EQ(fl_process_wait(p, 10000, &st), 1);
+    fl_process_close(p);
+}
+
 TEST_F(Contract, ExitZeroAnd42AndLargeCodes) {
     for (const char *code : {"0", "42", "255", "256", "70000", "0x7FFFFFFF"}) {
         RunSpec s;
@@ -368,6 +375,44 @@ TEST(Strategy, ProbeResult) {
            s == FL_STRATEGY_WIN_JOB_LIST ? "works" : "is missing or ignored",
            fl_spawn_strategy_name(s));
     EXPECT_TRUE(s == FL_STRATEGY_WIN_JOB_LIST || s == FL_STRATEGY_WIN_SUSPENDED);
+}
+
+}  // namespace
+
+namespace {
+
+// The graceful stop of a console program: CTRL_BREAK to its own process group, then the forced
+// one if it did not end. Console events need a console: a test run without one (ctest under Wine
+// gives the process pipes, no console) gets one with AllocConsole first.
+TEST_F(Contract, CtrlBreakThenForcedStop) {
+    bool had_console = GetConsoleWindow() != nullptr;
+    if (!had_console) AllocConsole();
+    fl_fd out = -1;
+    fl_process *p = SpawnHelperPiped("ctrlbreak", {}, FL_SPAWN_NEW_PROCESS_GROUP, &out);
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(ReadLine(out), "ready");
+    fl_fd_close(out);
+    int rc = fl_process_signal(p, 2);
+    fl_exit_status st{};
+    int waited = rc == 0 ? fl_process_wait(p, 5000, &st) : 0;
+    if (rc == 0 && waited == 1) {
+        printf("CTRL_BREAK delivered: the child's handler ran\n");
+        ExpectStatus(st, FL_EXITED, 42);
+    } else {
+        printf("CTRL_BREAK %s (rc %d, win32 error %lu, console %s): forced stop\n",
+               rc == 0 ? "sent but not delivered within 5 s" : "could not be sent", rc,
+               (unsigned long)fl_win_last_error(), had_console ? "inherited" : "allocated");
+        EXPECT_EQ(fl_process_signal(p, 9), 0);
+        ASSERT_EQ(fl_process_wait(p, 10000, &st), 1);
+        ExpectStatus(st, FL_SIGNALED, 9);
+    }
+    fl_process_close(p);
+    // Without a group of its own the event would reach this process too: refused.
+    p = SpawnHelper("sleep");
+    ASSERT_NE(p, nullptr);
+    EXPECT_EQ(fl_process_signal(p, 2), -EINVAL);
+    KillAndWaitForTest(p);
+    if (!had_console) FreeConsole();
 }
 
 }  // namespace

@@ -43,6 +43,12 @@ std::map<uint64_t, fl_reactor_event> Collect(fl_reactor *r, size_t want) {
     return got;
 }
 
+void KillAndWaitQuiet(fl_process *p) {
+    EXPECT_EQ(fl_process_signal(p, 9), 0);
+    EXPECT_EQ(fl_process_wait(p, 10000, nullptr), 1);
+    fl_process_close(p);
+}
+
 TEST_F(ReactorWin, OpenAndBackends) {
     fl_reactor *r = nullptr;
     ASSERT_EQ(fl_reactor_open(FL_REACTOR_BEST, &r), 0);
@@ -107,7 +113,7 @@ TEST_F(ReactorWin, KilledAndTreeKilled) {
     ASSERT_EQ(fl_reactor_add(r, tree, 2), 0);
     fl_reactor_event ev[4];
     EXPECT_EQ(fl_reactor_wait(r, ev, 4, 50), 0);
-    PrintMessages(r, "two spawns (a NEW_PROCESS is only sent for processes created after binding)");
+    PrintMessages(r, "binding two jobs (NEW_PROCESS for every process already in a job: sleeper, tree child, grandchild)");
 
     EXPECT_EQ(fl_process_signal(one, 9), 0);
     auto got = Collect(r, 1);
@@ -172,6 +178,40 @@ TEST_F(ReactorWin, WakeAndCloseWithRegistered) {
     fl_exit_status st{};
     EXPECT_EQ(fl_process_wait(p, 10000, &st), 1);
     EXPECT_EQ(st.code, 9);
+    fl_process_close(p);
+}
+
+}  // namespace
+
+namespace {
+
+// A job can be bound to one completion port only: a handle that moves to a second reactor (the
+// first was closed while it ran) is watched there by a thread-pool wait instead.
+TEST_F(ReactorWin, SecondReactorAfterTheFirstClosed) {
+    fl_process *p = SpawnHelper("sleep");
+    ASSERT_NE(p, nullptr);
+    fl_reactor *a = nullptr, *b = nullptr;
+    ASSERT_EQ(fl_reactor_open(FL_REACTOR_IOCP, &a), 0);
+    ASSERT_EQ(fl_reactor_add(a, p, 1), 0);
+    fl_reactor_close(a);
+    ASSERT_EQ(fl_reactor_open(FL_REACTOR_IOCP, &b), 0);
+    ASSERT_EQ(fl_reactor_add(b, p, 2), 0);
+    fl_reactor_event ev[2];
+    EXPECT_EQ(fl_reactor_wait(b, ev, 2, 50), 0);
+    EXPECT_EQ(fl_process_signal(p, 9), 0);
+    auto got = Collect(b, 1);
+    ASSERT_EQ(got.count(2), 1u);
+    EXPECT_EQ(got[2].status.kind, FL_SIGNALED);
+    EXPECT_EQ(got[2].status.code, 9);
+    // And one closed while such a wait is pending leaves nothing behind either.
+    fl_process *q = SpawnHelper("sleep");
+    ASSERT_NE(q, nullptr);
+    ASSERT_EQ(fl_reactor_add(b, q, 3), 0);
+    fl_reactor_close(b);
+    ASSERT_EQ(fl_reactor_open(FL_REACTOR_IOCP, &a), 0);
+    ASSERT_EQ(fl_reactor_add(a, q, 4), 0);  // first binding of q's job: to a
+    fl_reactor_close(a);
+    KillAndWaitQuiet(q);
     fl_process_close(p);
 }
 
