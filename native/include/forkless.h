@@ -12,6 +12,36 @@
  *
  * Thread-safety: every function may be called from any thread. One fl_process may be waited on and
  * signalled from several threads at once; fl_process_close must be the last call on it.
+ *
+ * Windows (spawn_win.c, process_win.c, reactor_iocp.c; built with mingw-w64, tested under Wine).
+ * The same declarations, with these meanings:
+ *   - Strings are UTF-8 and become UTF-16; one that is not valid UTF-8 fails with EILSEQ. argv is
+ *     written as one command line that the Microsoft C runtime and CommandLineToArgvW split back
+ *     into exactly argv (quote_win.c); argv[0] must not contain '"' (FL_STEP_COMMAND_LINE,
+ *     EINVAL). A .bat/.cmd program runs through cmd.exe only if no argument contains
+ *     % ! " ^ & | < > ( ) or a control character other than tab; otherwise FL_STEP_COMMAND_LINE,
+ *     EINVAL, and nothing runs (cmd.exe would read such arguments as commands: "BatBadBut").
+ *   - program: a bare name is searched in the child's PATH (envp's if it sets one), then this
+ *     process's PATH, the system and the Windows directory, with ".exe" appended when the name has
+ *     no extension; never the current directory. Relative paths are taken from cwd.
+ *   - envp becomes a block sorted by name without case; NULL inherits. Entries need a '='.
+ *   - fds: child_fd 0, 1, 2 are the standard handles (an unlisted one is NULL); child_fd >= 3
+ *     makes parent_fd (a HANDLE) inherited under its own value. Nothing else is inherited
+ *     (PROC_THREAD_ATTRIBUTE_HANDLE_LIST).
+ *   - Every child runs in a job object of its own from its first instruction (see
+ *     fl_spawn_strategy_current). FL_SPAWN_NEW_PROCESS_GROUP / NEW_SESSION: a console process group
+ *     of its own (pgid must be 0). FL_SPAWN_DIE_WITH_PARENT: the job kills the tree when this
+ *     process exits, however it dies (JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE). SET_UID, SET_GID,
+ *     SET_GROUPS, INTO_CGROUP: ENOSYS. fl_spawn_detached, fl_cgroup_*, fl_communicate,
+ *     fl_fd_set_nonblocking and fl_reactor_watch_fd: ENOSYS for now.
+ *   - fl_process_fd is the process HANDLE (waitable). Signals: 0 checks; SIGKILL (9) and SIGTERM
+ *     (15) TerminateProcess the child (exit code 128 + sig, reported FL_SIGNALED); SIGINT (2) sends
+ *     CTRL_BREAK to the child's console group (only with NEW_PROCESS_GROUP, else EINVAL; the
+ *     console's graceful stop, to try before the forced one); others EINVAL.
+ *     fl_process_signal_group with 9/15 kills the whole job (the child's tree) with
+ *     TerminateJobObject, also after the child itself has exited; ESRCH once the job is empty.
+ *   - Errors: -errno mapped from GetLastError() (table in errors_win.c; unknown codes are EIO);
+ *     fl_win_last_error() gives the raw Win32 code of the calling thread's last mapped failure.
  */
 #ifndef FORKLESS_H
 #define FORKLESS_H
@@ -196,7 +226,7 @@ typedef struct fl_exit_status {
                               system times come from GetProcessTimes (100 ns resolution) */
 } fl_exit_status;
 
-/* Sends signal sig (0..64; else -EINVAL). 0 if sent; -ESRCH if the child has already exited
+/* Sends signal sig (0..64; else -EINVAL; Windows: see the top of this file). 0 if sent; -ESRCH if the child has already exited
  * (whether or not it was reaped): a recycled PID is never signalled. sig 0 only checks. */
 int fl_process_signal(fl_process *p, int sig);
 
@@ -375,6 +405,12 @@ int fl_cgroup_kill(fl_fd cgroup_fd);
  * (-ENOENT for the root cgroup, which has no cgroup.events). Exited processes do not count, even
  * when nobody has reaped them yet. */
 int fl_cgroup_populated(fl_fd cgroup_fd);
+
+#if defined(_WIN32)
+/* The raw Win32 error (GetLastError) behind this thread's last -errno from the library, 0 if
+ * none was mapped yet: for messages that want more than the errno (EIO hides many). */
+uint32_t fl_win_last_error(void);
+#endif
 
 /* Which spawn mechanism this process uses now (Linux: learned by calling them; it can only move
  * down the ladder, e.g. when a seccomp filter denies clone3). */

@@ -24,7 +24,7 @@
  *   anything else                                                      EIO
  *
  * EIO loses information, so every place that maps an error also keeps the raw code per thread:
- * fl_win_last_error() (see internal_win.h) gives it to a caller that wants to print it. */
+ * fl_win_last_error() (forkless.h) gives it to a caller that wants to print it. */
 #include <errno.h>
 
 #include "internal_win.h"
@@ -33,9 +33,9 @@
 #define ERROR_ELEVATION_REQUIRED 740
 #endif
 
-static _Thread_local DWORD last_error;
+static _Thread_local uint32_t last_error;
 
-DWORD fl_win_last_error(void) { return last_error; }
+uint32_t fl_win_last_error(void) { return last_error; }
 
 int fl_win_errno(DWORD e) {
     switch (e) {

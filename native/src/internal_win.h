@@ -47,7 +47,7 @@ struct fl_process {
 int fl_win_errno(DWORD win32_error);
 /* The last Win32 error this thread's failing forkless call saw (0 if none): for messages that
  * want more than the errno. Set by the backend wherever it maps an error. */
-DWORD fl_win_last_error(void);
+uint32_t fl_win_last_error(void); /* also public, in forkless.h */
 int fl_win_fail(DWORD win32_error); /* remembers it, returns -errno */
 
 /* quote_win.c. UTF-8 to a malloc'd UTF-16 string: 0, -EILSEQ (not valid UTF-8), -ENOMEM. */

@@ -416,3 +416,26 @@ TEST_F(Contract, CtrlBreakThenForcedStop) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(Contract, StatsWhileRunningThenEsrch) {
+    fl_process *p = SpawnHelper("sleep");
+    ASSERT_NE(p, nullptr);
+    fl_stats s{};
+    EXPECT_EQ(fl_process_stats(p, &s), 0);
+    EXPECT_EQ(s.state, 'R');
+    EXPECT_GE(s.rss_kib, 0);
+    printf("running child: rss %lld KiB, user %lld us\n", (long long)s.rss_kib,
+           (long long)s.user_usec);
+    KillAndWaitForTest(p);
+    p = SpawnHelper("exit", {"0"});
+    ASSERT_NE(p, nullptr);
+    ASSERT_EQ(fl_process_wait(p, 20000, nullptr), 1);
+    EXPECT_EQ(fl_process_stats(p, &s), -ESRCH);
+    EXPECT_EQ(fl_process_signal_group(p, 0), -ESRCH);
+    fl_process_close(p);
+    EXPECT_EQ(fl_spawn_detached(nullptr, nullptr, nullptr), -ENOSYS);
+}
+
+}  // namespace
