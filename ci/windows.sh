@@ -28,9 +28,13 @@ if [[ ! -f "$WINEPREFIX/system.reg" ]]; then
   "$wine" wineboot -i >/dev/null 2>&1 || true
 fi
 # A persistent wineserver: each test is its own .exe run, and starting the server for each costs
-# more than the test.
-wineserver -p >/dev/null 2>&1 || true
+# more than the test. Then one program with its output going nowhere: the first Wine program
+# starts Wine's services (services.exe, winedevice, ...), which inherit its stdout and stderr and
+# keep them open. Were that program ctest's test discovery, ctest would wait for EOF on its pipe
+# until the discovery timeout.
+wineserver -p >/dev/null 2>&1 </dev/null || true
 trap 'wineserver -k >/dev/null 2>&1 || true' EXIT
+"$wine" cmd.exe /c exit >/dev/null 2>&1 </dev/null || true
 
 cmake -S . -B "$build" -DCMAKE_TOOLCHAIN_FILE="$(pwd)/native/cmake/mingw-w64.cmake" \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFORKLESS_JNI=OFF

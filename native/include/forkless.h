@@ -24,7 +24,10 @@
  *   - program: a bare name is searched in the child's PATH (envp's if it sets one), then this
  *     process's PATH, the system and the Windows directory, with ".exe" appended when the name has
  *     no extension; never the current directory. Relative paths are taken from cwd.
- *   - envp becomes a block sorted by name without case; NULL inherits. Entries need a '='.
+ *   - envp becomes a block sorted by name without case; NULL inherits. Entries need a '='. One
+ *     exception to "exactly envp": without SystemRoot in envp, this process's SystemRoot is
+ *     added (Winsock and the crypto providers fail to load in a process without it; Go does the
+ *     same).
  *   - fds: child_fd 0, 1, 2 are the standard handles (an unlisted one is NULL); child_fd >= 3
  *     makes parent_fd (a HANDLE) inherited under its own value. Nothing else is inherited
  *     (PROC_THREAD_ATTRIBUTE_HANDLE_LIST).

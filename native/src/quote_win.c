@@ -25,8 +25,8 @@
  *
  *   An argument of a batch file is refused (FL_STEP_COMMAND_LINE, EINVAL) if it contains any of
  *   % ! " ^ & | < > ( ) or a CR, LF or other control character below 0x20 except tab. Other
- *   arguments are passed; one that is empty or contains a space, tab, ',', ';' or '=' (cmd.exe
- *   splits %1 %2 ... at those) is put in double quotes. The batch file's own path gets the same
+ *   arguments are passed; one that is empty, ends with a backslash, or contains a space, tab,
+ *   ',', ';' or '=' (cmd.exe splits %1 %2 ... at those) is put in double quotes. The batch file's own path gets the same
  *   check, except that it is always quoted (so ( ) & ^ in a directory name such as
  *   "C:\Program Files (x86)" are fine there, but % and " are not).
  *
@@ -213,7 +213,10 @@ int fl_win_batch_command_line(const wchar_t *cmd_exe, const wchar_t *bat_path,
         if (!batch_safe(w)) {
             b.err = -EINVAL;
         } else {
-            int quote = w[0] == 0 || wcspbrk(w, L" \t,;=") != NULL;
+            /* A trailing backslash is quoted too (as Rust std does): a script that writes
+             * "%~1" for a program would otherwise hand it a backslash before a quote. */
+            size_t len = wcslen(w);
+            int quote = len == 0 || w[len - 1] == L'\\' || wcspbrk(w, L" \t,;=") != NULL;
             wb_put(&b, L' ');
             if (quote) wb_put(&b, L'"');
             wb_puts(&b, w);

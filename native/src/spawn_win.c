@@ -224,11 +224,18 @@ static int name_cmp(const void *a, const void *b) {
     return r == CSTR_LESS_THAN ? -1 : r == CSTR_GREATER_THAN ? 1 : 0;
 }
 
-/* The environment block: "A=1\0B=2\0\0", sorted by name without case as Windows documents. */
+/* The environment block: "A=1\0B=2\0\0", sorted by name without case as Windows documents.
+ * SystemRoot is added from ours when envp lacks it: system DLLs (ws2_32's providers, rsaenh)
+ * locate themselves through it and fail to load in a process without it, which shows up far from
+ * the cause, as a socket or crypto error in the child. */
 static int build_env(spawn_ctx *c, const char *const *envp) {
     size_t n = 0;
-    while (envp[n] != NULL) n++;
-    wchar_t **items = calloc(n + 1, sizeof *items);
+    int has_root = 0;
+    while (envp[n] != NULL) {
+        has_root |= _strnicmp(envp[n], "SystemRoot=", 11) == 0;
+        n++;
+    }
+    wchar_t **items = calloc(n + 2, sizeof *items);
     if (items == NULL) return -ENOMEM;
     int rc = 0;
     size_t total = 1;
@@ -239,6 +246,19 @@ static int build_env(spawn_ctx *c, const char *const *envp) {
         }
         rc = fl_win_utf16(envp[i], &items[i]);
         if (rc == 0) total += wcslen(items[i]) + 1;
+    }
+    wchar_t root[MAX_PATH];
+    DWORD rn = has_root ? 0 : GetEnvironmentVariableW(L"SystemRoot", root, MAX_PATH);
+    if (rc == 0 && rn > 0 && rn < MAX_PATH) {
+        items[n] = malloc((11 + rn + 1) * sizeof(wchar_t));
+        if (items[n] == NULL) {
+            rc = -ENOMEM;
+        } else {
+            memcpy(items[n], L"SystemRoot=", 11 * sizeof(wchar_t));
+            memcpy(items[n] + 11, root, (rn + 1) * sizeof(wchar_t));
+            total += 11 + rn + 1;
+            n++;
+        }
     }
     if (rc == 0) {
         qsort(items, n, sizeof *items, name_cmp);
