@@ -129,7 +129,8 @@ fl_process *SpawnHelperPiped(const std::string &mode, const std::vector<std::str
         else fl_fd_close(pipe[0]);
     }
     EXPECT_EQ(rc, 0) << "spawn failed at " << fl_step_name(e.step) << ": "
-                     << (fl_errno_name(e.err) ? fl_errno_name(e.err) : "?");
+                     << (fl_errno_name(e.err) ? fl_errno_name(e.err) : "?") << ", Win32 error "
+                     << fl_win_last_error();
     return rc == 0 ? p : nullptr;
 }
 
@@ -146,6 +147,23 @@ bool PidAlive(DWORD pid, int timeout_ms) {
     return alive;
 }
 
+static uint64_t CreatedAt(HANDLE h) {
+    FILETIME c, e, k, u;
+    if (!GetProcessTimes(h, &c, &e, &k, &u)) return 0;
+    return (uint64_t)c.dwHighDateTime << 32 | c.dwLowDateTime;
+}
+
+// A process's parent PID is never updated: once a parent exits its PID can be reused, by this
+// process even (Wine reuses PIDs at once; ctest -j2 runs two test binaries side by side), and
+// the orphan then looks like our child. A real child cannot be older than we are.
+static bool IsOurLiveChild(DWORD pid, uint64_t self_created) {
+    HANDLE h = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION | SYNCHRONIZE, FALSE, pid);
+    if (h == nullptr) return false;
+    bool ours = WaitForSingleObject(h, 0) == WAIT_TIMEOUT && CreatedAt(h) >= self_created;
+    CloseHandle(h);
+    return ours;
+}
+
 std::vector<DWORD> LiveChildren() {
     std::vector<DWORD> out;
     HANDLE snap = CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0);
@@ -153,8 +171,10 @@ std::vector<DWORD> LiveChildren() {
     PROCESSENTRY32W e;
     e.dwSize = sizeof e;
     DWORD self = GetCurrentProcessId();
+    uint64_t self_created = CreatedAt(GetCurrentProcess());
     for (BOOL ok = Process32FirstW(snap, &e); ok; ok = Process32NextW(snap, &e)) {
-        if (e.th32ParentProcessID == self && e.th32ProcessID != self && PidAlive(e.th32ProcessID)) {
+        if (e.th32ParentProcessID == self && e.th32ProcessID != self &&
+            IsOurLiveChild(e.th32ProcessID, self_created)) {
             out.push_back(e.th32ProcessID);
         }
     }
