@@ -216,3 +216,22 @@ TEST_F(ReactorWin, SecondReactorAfterTheFirstClosed) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(ReactorWin, CrashIsReportedWithItsNtstatus) {
+    fl_reactor *r = nullptr;
+    ASSERT_EQ(fl_reactor_open(FL_REACTOR_IOCP, &r), 0);
+    fl_process *p = SpawnHelper("crash");
+    ASSERT_NE(p, nullptr);
+    ASSERT_EQ(fl_reactor_add(r, p, 9), 0);
+    auto got = Collect(r, 1);
+    ASSERT_EQ(got.count(9), 1u);
+    EXPECT_EQ(got[9].status.kind, FL_CRASHED);
+    EXPECT_EQ(got[9].status.code, (int)0xC0000005u);
+    PrintMessages(r, "a crash (Windows adds ABNORMAL_EXIT_PROCESS)");
+    fl_process_close(p);
+    fl_reactor_close(r);
+}
+
+}  // namespace
