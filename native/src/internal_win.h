@@ -79,6 +79,9 @@ void fl_process_unref(fl_process *p);
 /* reactor_iocp.c, for the tests: how many job messages of each number (JOB_OBJECT_MSG_*, 1..13)
  * the reactor has received so far. */
 void fl_iocp_job_messages(fl_reactor *r, uint64_t counts[16]);
+/* reactor_iocp.c, for the tests: drop every job message as if the kernel had lost it, so only the
+ * once-a-second sweep can find exits. */
+void fl_iocp_ignore_job_messages(fl_reactor *r, int on);
 
 /* spawn_win.c, for the tests: forces the CREATE_SUSPENDED → AssignProcessToJobObject →
  * ResumeThread path (on != 0) as if PROC_THREAD_ATTRIBUTE_JOB_LIST were missing, or forgets the

@@ -19,6 +19,12 @@
  *     ABNORMAL_EXIT_PROCESS, ACTIVE_PROCESS_ZERO) only makes the reactor look: WaitForSingleObject
  *     (h, 0) on the child's own process handle, and GetExitCodeProcess once that says exited.
  *     A grandchild's exit finds the child running and is ignored.
+ *   - "Delivery of messages to the completion port is not guaranteed" (Microsoft's words for job
+ *     messages other than notification limits): a lost EXIT_PROCESS would leave a child
+ *     unreported forever. So a wait that lasts also sweeps: at most once a second it checks every
+ *     registered child's process handle (WaitForSingleObject(h, 0), one cheap call each) and
+ *     reports the exited ones the messages missed. The messages give the latency; the sweep only
+ *     guarantees the report.
  *   - Messages are posted only after the association: a child that exited before fl_reactor_add
  *     (or while it ran) would never be heard of. So right after binding, the process handle is
  *     checked once more, and if it is signalled a message of our own (FL_MSG_RECHECK) is posted.
@@ -39,6 +45,8 @@
 #define WAKE_KEY UINT64_MAX
 /* Our own message number for "look at this child now"; job messages are 1..13. */
 #define FL_MSG_RECHECK 0x100
+/* The longest a missed job message can delay a report (see the essay). */
+#define SWEEP_MS 1000
 
 typedef struct reg {
     uint64_t key, token;
@@ -60,6 +68,8 @@ struct fl_reactor {
     reg *regs;
     ready *head, *tail;
     uint64_t messages[16]; /* job messages seen, by number (tests print them) */
+    int ignore_job_messages; /* tests: act as if every job message were lost */
+    ULONGLONG last_sweep;  /* only fl_reactor_wait's thread touches it */
 };
 
 const char *fl_reactor_backend_name(int backend) {
@@ -181,6 +191,7 @@ int fl_reactor_add(fl_reactor *r, fl_process *p, uint64_t token) {
  * unwatches it after unlocking), or NULL. */
 static reg *handle_locked(fl_reactor *r, uint64_t key, DWORD msg) {
     if (msg < 16) r->messages[msg]++;
+    if (r->ignore_job_messages && msg != FL_MSG_RECHECK) return NULL;
     if (msg != JOB_OBJECT_MSG_EXIT_PROCESS && msg != JOB_OBJECT_MSG_ABNORMAL_EXIT_PROCESS &&
         msg != JOB_OBJECT_MSG_ACTIVE_PROCESS_ZERO && msg != FL_MSG_RECHECK) {
         return NULL; /* NEW_PROCESS, limits, ...: nothing to report */
@@ -222,30 +233,63 @@ static int take_ready_locked(fl_reactor *r, fl_reactor_event *events, int max) {
     return n;
 }
 
+/* Reports every registered child whose process handle is signalled, r->lock held; returns the
+ * finished registrations chained on top of done (through next: they are off the list). */
+static reg *sweep_locked(fl_reactor *r, reg *done) {
+    reg *g = r->regs;
+    while (g != NULL) {
+        reg *next = g->next;
+        if (WaitForSingleObject(g->p->process, 0) == WAIT_OBJECT_0) {
+            reg *f = handle_locked(r, g->key, FL_MSG_RECHECK);
+            if (f != NULL) {
+                f->next = done;
+                done = f;
+            }
+        }
+        g = next;
+    }
+    return done;
+}
+
+static void release_all(reg *done) {
+    while (done != NULL) {
+        reg *next = done->next;
+        release_reg(done);
+        done = next;
+    }
+}
+
 int fl_reactor_wait(fl_reactor *r, fl_reactor_event *events, int max, int timeout_ms) {
     if (r == NULL || events == NULL || max <= 0) return -EINVAL;
-    ULONGLONG deadline = timeout_ms < 0 ? 0 : GetTickCount64() + (ULONGLONG)timeout_ms;
+    ULONGLONG start = GetTickCount64();
+    ULONGLONG deadline = timeout_ms < 0 ? 0 : start + (ULONGLONG)timeout_ms;
+    if (r->last_sweep == 0) r->last_sweep = start;
     for (;;) {
+        ULONGLONG now = GetTickCount64();
+        reg *done = NULL;
         AcquireSRWLockExclusive(&r->lock);
+        if (now - r->last_sweep >= SWEEP_MS) {
+            done = sweep_locked(r, NULL);
+            r->last_sweep = now;
+        }
         int n = take_ready_locked(r, events, max);
         ReleaseSRWLockExclusive(&r->lock);
+        release_all(done);
         if (n > 0) return n;
 
-        DWORD wait = INFINITE;
-        if (timeout_ms >= 0) {
-            ULONGLONG now = GetTickCount64();
-            wait = now >= deadline ? 0 : (DWORD)(deadline - now);
-        }
+        /* Until the deadline, in slices that end at the next sweep. */
+        ULONGLONG until = r->last_sweep + SWEEP_MS;
+        if (timeout_ms >= 0 && deadline < until) until = deadline;
+        DWORD wait = until > now ? (DWORD)(until - now) : 0;
         OVERLAPPED_ENTRY entries[64];
         ULONG got = 0;
         if (!GetQueuedCompletionStatusEx(r->port, entries, 64, &got, wait, FALSE)) {
             DWORD e = GetLastError();
-            if (e == WAIT_TIMEOUT) return 0;
-            return fl_win_fail(e);
+            if (e != WAIT_TIMEOUT) return fl_win_fail(e);
+            if (timeout_ms >= 0 && GetTickCount64() >= deadline) return 0;
+            continue; /* time to sweep */
         }
         int woken = 0;
-        reg *finished[64];
-        int nfinished = 0;
         AcquireSRWLockExclusive(&r->lock);
         for (ULONG i = 0; i < got; i++) {
             uint64_t key = (uint64_t)entries[i].lpCompletionKey;
@@ -254,12 +298,16 @@ int fl_reactor_wait(fl_reactor *r, fl_reactor_event *events, int max, int timeou
                 continue;
             }
             reg *g = handle_locked(r, key, entries[i].dwNumberOfBytesTransferred);
-            if (g != NULL) finished[nfinished++] = g;
+            if (g != NULL) {
+                g->next = done;
+                done = g;
+            }
         }
         n = take_ready_locked(r, events, max);
         ReleaseSRWLockExclusive(&r->lock);
-        for (int i = 0; i < nfinished; i++) release_reg(finished[i]);
+        release_all(done);
         if (n > 0 || woken) return n;
+        if (timeout_ms >= 0 && GetTickCount64() >= deadline) return 0;
         /* Only hints that changed nothing (NEW_PROCESS, a grandchild's exit): wait on. */
     }
 }
@@ -301,6 +349,12 @@ void fl_reactor_close(fl_reactor *r) {
     }
     CloseHandle(r->port);
     free(r);
+}
+
+void fl_iocp_ignore_job_messages(fl_reactor *r, int on) {
+    AcquireSRWLockExclusive(&r->lock);
+    r->ignore_job_messages = on;
+    ReleaseSRWLockExclusive(&r->lock);
 }
 
 void fl_iocp_job_messages(fl_reactor *r, uint64_t counts[16]) {

@@ -235,3 +235,33 @@ TEST_F(ReactorWin, CrashIsReportedWithItsNtstatus) {
 }
 
 }  // namespace
+
+namespace {
+
+// Job messages may be lost (Microsoft does not guarantee their delivery): the sweep still reports
+// the exit, within about a second.
+TEST_F(ReactorWin, LostJobMessagesAreCoveredByTheSweep) {
+    fl_reactor *r = nullptr;
+    ASSERT_EQ(fl_reactor_open(FL_REACTOR_IOCP, &r), 0);
+    fl_iocp_ignore_job_messages(r, 1);
+    fl_process *p = SpawnHelper("sleep", {"100", "11"});
+    ASSERT_NE(p, nullptr);
+    ASSERT_EQ(fl_reactor_add(r, p, 5), 0);
+    fl_process_close(p);
+    int64_t t0 = NowMs();
+    auto got = Collect(r, 1);
+    int64_t elapsed = NowMs() - t0;
+    ASSERT_EQ(got.count(5), 1u);
+    EXPECT_EQ(got[5].status.code, 11);
+    EXPECT_LT(elapsed, 5000);
+    printf("reported by the sweep after %lld ms\n", (long long)elapsed);
+    uint64_t counts[16];
+    fl_iocp_job_messages(r, counts);
+    EXPECT_GE(counts[JOB_OBJECT_MSG_NEW_PROCESS] + counts[JOB_OBJECT_MSG_EXIT_PROCESS] +
+                  counts[JOB_OBJECT_MSG_ACTIVE_PROCESS_ZERO],
+              1u)
+        << "messages arrived (and were ignored)";
+    fl_reactor_close(r);
+}
+
+}  // namespace
