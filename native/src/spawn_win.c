@@ -409,6 +409,14 @@ int fl_spawn(const fl_spawn_options *o, fl_process **out, fl_spawn_error *error)
 
     step = FL_STEP_RESOLVE;
     if ((rc = resolve(&c, o)) < 0) goto out;
+    /* A directory given as the program: EACCES as execve says. CreateProcessW's own answer
+     * differs between Windows (ERROR_ACCESS_DENIED) and Wine 8 (ERROR_INVALID_HANDLE). */
+    DWORD app_attrs = GetFileAttributesW(c.app);
+    if (app_attrs != INVALID_FILE_ATTRIBUTES && (app_attrs & FILE_ATTRIBUTE_DIRECTORY)) {
+        rc = -EACCES;
+        step = FL_STEP_EXEC;
+        goto out;
+    }
 
     step = FL_STEP_COMMAND_LINE;
     const char *const default_argv[] = {o->program, NULL};

@@ -455,3 +455,99 @@ TEST_F(Contract, StatsWhileRunningThenEsrch) {
 }
 
 }  // namespace
+
+namespace {
+
+int SpawnRaw(const fl_spawn_options &o, fl_spawn_error *e) {
+    fl_process *p = nullptr;
+    int rc = fl_spawn(&o, &p, e);
+    if (rc == 0) {
+        fl_process_signal_group(p, 9);
+        fl_process_wait(p, -1, nullptr);
+        fl_process_close(p);
+    }
+    EXPECT_TRUE(rc == 0 || p == nullptr);
+    return rc;
+}
+
+TEST_F(Contract, EveryBadInputHasAStepAndErrno) {
+    std::string self = SelfExe();
+    CStrings argv(HelperArgv("exit", {"0"}));
+    auto base = [&] {
+        fl_spawn_options o{};
+        o.program = self.c_str();
+        o.argv = argv.get();
+        return o;
+    };
+    fl_spawn_error e{};
+    struct Case {
+        const char *what;
+        fl_spawn_options o;
+        int step, err;
+    };
+    std::vector<Case> cases;
+    fl_spawn_options o = base();
+    o.program = "";
+    cases.push_back({"empty program", o, FL_STEP_VALIDATE, EINVAL});
+    o = base();
+    o.program = "bad\xff.exe";
+    cases.push_back({"program not UTF-8", o, FL_STEP_VALIDATE, EILSEQ});
+    o = base();
+    o.cwd = "C:\\bad\xff";
+    cases.push_back({"cwd not UTF-8", o, FL_STEP_VALIDATE, EILSEQ});
+    const char *no_argv0[] = {nullptr};
+    o = base();
+    o.argv = no_argv0;
+    cases.push_back({"argv without argv[0]", o, FL_STEP_VALIDATE, EINVAL});
+    o = base();
+    o.nfds = 1;
+    cases.push_back({"nfds without fds", o, FL_STEP_VALIDATE, EINVAL});
+    fl_fd err_handle = (fl_fd)(intptr_t)GetStdHandle(STD_ERROR_HANDLE);
+    fl_fd_map dup_child[] = {{1, err_handle}, {1, err_handle}};
+    o = base();
+    o.fds = dup_child;
+    o.nfds = 2;
+    if (err_handle != 0 && err_handle != -1) {
+        cases.push_back({"child fd twice", o, FL_STEP_VALIDATE, EINVAL});
+    }
+    fl_fd_map negative[] = {{-1, err_handle}};
+    o = base();
+    o.fds = negative;
+    o.nfds = 1;
+    cases.push_back({"negative child fd", o, FL_STEP_VALIDATE, EBADF});
+    fl_fd_map pseudo[] = {{1, -1}};
+    o = base();
+    o.fds = pseudo;
+    o.nfds = 1;
+    cases.push_back({"pseudo handle", o, FL_STEP_VALIDATE, EBADF});
+    o = base();
+    o.flags = FL_SPAWN_NEW_PROCESS_GROUP;
+    o.pgid = 1234;
+    cases.push_back({"pgid other than 0", o, FL_STEP_VALIDATE, EINVAL});
+    const char *bad_env[] = {"OK=1", "BAD=\xff", nullptr};
+    o = base();
+    o.envp = bad_env;
+    cases.push_back({"env not UTF-8", o, FL_STEP_VALIDATE, EILSEQ});
+    o = base();
+    o.flags = FL_SPAWN_INTO_CGROUP;
+    cases.push_back({"cgroup", o, FL_STEP_VALIDATE, ENOSYS});
+    TempDir d;
+    std::string dir_as_program = d.path();
+    o = base();
+    o.program = dir_as_program.c_str();
+    cases.push_back({"a directory as program", o, FL_STEP_EXEC, EACCES});
+    for (auto &c : cases) {
+        e = fl_spawn_error{-1, -1};
+        int rc = SpawnRaw(c.o, &e);
+        EXPECT_EQ(rc, -c.err) << c.what;
+        EXPECT_EQ(e.step, c.step) << c.what << ": got step " << fl_step_name(e.step);
+        EXPECT_EQ(e.err, c.err) << c.what << ": got " << (fl_errno_name(e.err) ? fl_errno_name(e.err) : "?")
+                                << ", Win32 error " << fl_win_last_error();
+    }
+    // argv NULL means { program }.
+    o = base();
+    o.argv = nullptr;
+    EXPECT_EQ(SpawnRaw(o, &e), 0);
+}
+
+}  // namespace
