@@ -33,7 +33,8 @@
  *     (PROC_THREAD_ATTRIBUTE_HANDLE_LIST).
  *   - Every child runs in a job object of its own from its first instruction (see
  *     fl_spawn_strategy_current). FL_SPAWN_NEW_PROCESS_GROUP / NEW_SESSION: a console process group
- *     of its own (pgid must be 0). FL_SPAWN_DIE_WITH_PARENT: the job kills the tree when this
+ *     of its own (pgid must be 0; Windows then starts the child with CTRL+C ignored, CTRL_BREAK
+ *     still reaches it). FL_SPAWN_DIE_WITH_PARENT: the job kills the tree when this
  *     process exits, however it dies (JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE). SET_UID, SET_GID,
  *     SET_GROUPS, INTO_CGROUP: ENOSYS. fl_spawn_detached, fl_cgroup_*, fl_communicate,
  *     fl_fd_set_nonblocking and fl_reactor_watch_fd: ENOSYS for now.

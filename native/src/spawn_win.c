@@ -22,7 +22,10 @@
  *     for extra handles (child_fd >= 3, which the child must see under the same value), the
  *     caller's handle with HANDLE_FLAG_INHERIT set just for the call and cleared after it.
  *     Hazard: in that window a concurrent CreateProcess elsewhere in the process that inherits
- *     without a list (old code) also gets them; the library's own spawns serialise on a lock.
+ *     without a list (old code, the JDK's ProcessImpl) also gets them, the std duplicates
+ *     included, and a pipe then shows EOF only when that other child exits too. The list makes
+ *     our spawns immune to each other's windows; the flag toggling of extra handles serialises on
+ *     a lock. Go has the same window and takes its ForkLock against it.
  *   - The job: with PROC_THREAD_ATTRIBUTE_JOB_LIST (Windows 10 1607+) the kernel creates the
  *     process inside the job. Where that attribute is missing or silently ignored (Wine 8 accepts
  *     the attribute and ignores it), the child is created suspended, assigned with
