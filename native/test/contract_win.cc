@@ -441,6 +441,7 @@ TEST_F(Contract, StatsWhileRunningThenEsrch) {
     fl_stats s{};
     EXPECT_EQ(fl_process_stats(p, &s), 0);
     EXPECT_EQ(s.state, 'R');
+    EXPECT_GE(s.threads, 1);
     EXPECT_GE(s.rss_kib, 0);
     printf("running child: rss %lld KiB, user %lld us\n", (long long)s.rss_kib,
            (long long)s.user_usec);
