@@ -471,13 +471,21 @@ int fl_spawn(const fl_spawn_options *o, fl_process **out, fl_spawn_error *error)
     step = FL_STEP_DUP2;
     if ((rc = prepare_handles(&c, o)) < 0) goto out;
 
-    LONG strategy = InterlockedCompareExchange(&job_strategy, 0, 0);
+    LONG strategy;
+    int use_job_list, suspended, retried = 0;
+again:
+    strategy = InterlockedCompareExchange(&job_strategy, 0, 0);
     if (InterlockedCompareExchange(&force_suspended, 0, 0)) strategy = FL_STRATEGY_WIN_SUSPENDED;
-    int use_job_list = strategy != FL_STRATEGY_WIN_SUSPENDED;
+    use_job_list = strategy != FL_STRATEGY_WIN_SUSPENDED;
     /* Suspended unless JOB_LIST is known to work: the first spawn probes it. */
-    int suspended = strategy != FL_STRATEGY_WIN_JOB_LIST;
+    suspended = strategy != FL_STRATEGY_WIN_JOB_LIST;
 
     step = FL_STEP_PREPARE;
+    if (c.attrs != NULL) {
+        DeleteProcThreadAttributeList(c.attrs);
+        free(c.attrs);
+        c.attrs = NULL;
+    }
     DWORD nattrs = (c.ninherit > 0) + 1;
     SIZE_T size = 0;
     InitializeProcThreadAttributeList(NULL, nattrs, 0, &size);
@@ -526,6 +534,14 @@ int fl_spawn(const fl_spawn_options *o, fl_process **out, fl_spawn_error *error)
     if (!CreateProcessW(c.app, c.cmdline, NULL, NULL, c.ninherit > 0, cflags, c.env, c.cwd,
                         &si.StartupInfo, &pi)) {
         DWORD e = GetLastError();
+        if (use_job_list && strategy == 0 && !retried &&
+            (e == ERROR_INVALID_PARAMETER || e == ERROR_NOT_SUPPORTED)) {
+            /* The probe itself was refused: a system that knows the attribute's number but
+             * not its use. Once more the old way; a real parameter error fails again there. */
+            retried = 1;
+            InterlockedExchange(&job_strategy, FL_STRATEGY_WIN_SUSPENDED);
+            goto again;
+        }
         rc = fl_win_fail(e);
         if (e == ERROR_DIRECTORY) step = FL_STEP_CHDIR;
         goto out;

@@ -292,7 +292,8 @@ TEST_F(Contract, NotListedHandlesAreNotInherited) {
     RunSpec s;
     s.argv = HelperArgv("write", {std::to_string((intptr_t)ev), "x"});
     RunResult r = RunHelper(s);
-    ASSERT_TRUE(r.spawned);
+    ASSERT_TRUE(r.spawned) << fl_step_name(r.error.step) << " errno " << r.error.err
+                           << ", Win32 error " << fl_win_last_error();
     // WriteFile on a handle value the child does not have (or an event) fails: exit 1.
     ExpectStatus(r.status, FL_EXITED, 1);
     CloseHandle(ev);
