@@ -36,8 +36,9 @@
  *     of its own (pgid must be 0; Windows then starts the child with CTRL+C ignored, CTRL_BREAK
  *     still reaches it). FL_SPAWN_DIE_WITH_PARENT: the job kills the tree when this
  *     process exits, however it dies (JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE). SET_UID, SET_GID,
- *     SET_GROUPS, INTO_CGROUP: ENOSYS. fl_spawn_detached, fl_cgroup_*, fl_communicate,
- *     fl_fd_set_nonblocking and fl_reactor_watch_fd: ENOSYS for now.
+ *     SET_GROUPS, INTO_CGROUP: ENOSYS. fl_cgroup_*, fl_communicate, fl_fd_set_nonblocking and
+ *     fl_reactor_watch_fd: ENOSYS for now. fl_spawn_detached: no job of ours, DETACHED_PROCESS (no
+ *     console), a group of its own, out of this process's job where that job allows breakaway.
  *   - fl_process_fd is the process HANDLE (waitable). Signals: 0 checks; SIGKILL (9) and SIGTERM
  *     (15) TerminateProcess the child (exit code 128 + sig, reported FL_SIGNALED); SIGINT (2) sends
  *     CTRL_BREAK to the child's console group (only with NEW_PROCESS_GROUP, else EINVAL; the

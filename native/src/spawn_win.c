@@ -352,14 +352,21 @@ static void abandon(PROCESS_INFORMATION *pi) {
     CloseHandle(pi->hProcess);
 }
 
-int fl_spawn(const fl_spawn_options *o, fl_process **out, fl_spawn_error *error) {
+/* fl_spawn (out) and fl_spawn_detached (pid_out): the same steps, except that a detached
+ * process gets no job of ours (see fl_spawn_detached). */
+static int spawn(const fl_spawn_options *o, fl_process **out, int64_t *pid_out,
+                 fl_spawn_error *error) {
+    int detached = pid_out != NULL;
     if (error != NULL) {
         error->step = FL_STEP_NONE;
         error->err = 0;
     }
-    if (out == NULL) return fail(error, FL_STEP_VALIDATE, -EINVAL);
-    *out = NULL;
+    if (out == NULL && pid_out == NULL) return fail(error, FL_STEP_VALIDATE, -EINVAL);
+    if (out != NULL) *out = NULL;
     if (o == NULL || o->program == NULL || o->program[0] == 0) {
+        return fail(error, FL_STEP_VALIDATE, -EINVAL);
+    }
+    if (detached && (o->flags & FL_SPAWN_DIE_WITH_PARENT)) {
         return fail(error, FL_STEP_VALIDATE, -EINVAL);
     }
     if (o->flags & (FL_SPAWN_SET_UID | FL_SPAWN_SET_GID | FL_SPAWN_SET_GROUPS |
@@ -453,8 +460,8 @@ int fl_spawn(const fl_spawn_options *o, fl_process **out, fl_spawn_error *error)
     if (o->envp != NULL && (rc = build_env(&c, o->envp)) < 0) goto out;
 
     step = FL_STEP_JOB;
-    c.job = CreateJobObjectW(NULL, NULL);
-    if (c.job == NULL) {
+    c.job = detached ? NULL : CreateJobObjectW(NULL, NULL);
+    if (!detached && c.job == NULL) {
         rc = fl_win_fail(GetLastError());
         goto out;
     }
@@ -473,12 +480,16 @@ int fl_spawn(const fl_spawn_options *o, fl_process **out, fl_spawn_error *error)
 
     LONG strategy;
     int use_job_list, suspended, retried = 0;
+    /* A detached process leaves a job this process may be in, where the job allows it. */
+    BOOL in_job = FALSE;
+    int breakaway = detached && IsProcessInJob(GetCurrentProcess(), NULL, &in_job) && in_job;
 again:
     strategy = InterlockedCompareExchange(&job_strategy, 0, 0);
     if (InterlockedCompareExchange(&force_suspended, 0, 0)) strategy = FL_STRATEGY_WIN_SUSPENDED;
     use_job_list = strategy != FL_STRATEGY_WIN_SUSPENDED;
     /* Suspended unless JOB_LIST is known to work: the first spawn probes it. */
     suspended = strategy != FL_STRATEGY_WIN_JOB_LIST;
+    if (detached) use_job_list = suspended = 0;
 
     step = FL_STEP_PREPARE;
     if (c.attrs != NULL) {
@@ -527,6 +538,11 @@ again:
     if (o->flags & (FL_SPAWN_NEW_PROCESS_GROUP | FL_SPAWN_NEW_SESSION)) {
         cflags |= CREATE_NEW_PROCESS_GROUP;
     }
+    if (detached) {
+        /* No console (the controlling terminal's analogue) and a group of its own. */
+        cflags |= DETACHED_PROCESS | CREATE_NEW_PROCESS_GROUP;
+        if (breakaway) cflags |= CREATE_BREAKAWAY_FROM_JOB;
+    }
 
     step = FL_STEP_EXEC;
     PROCESS_INFORMATION pi;
@@ -534,6 +550,12 @@ again:
     if (!CreateProcessW(c.app, c.cmdline, NULL, NULL, c.ninherit > 0, cflags, c.env, c.cwd,
                         &si.StartupInfo, &pi)) {
         DWORD e = GetLastError();
+        if (breakaway && e == ERROR_ACCESS_DENIED) {
+            /* Our job does not allow breakaway: the process stays in it (and dies with it if it
+             * kills on close), as a Linux daemon stays in its cgroup. */
+            breakaway = 0;
+            goto again;
+        }
         if (use_job_list && strategy == 0 && !retried &&
             (e == ERROR_INVALID_PARAMETER || e == ERROR_NOT_SUPPORTED)) {
             /* The probe itself was refused: a system that knows the attribute's number but
@@ -568,6 +590,13 @@ again:
         }
     }
     CloseHandle(pi.hThread);
+    if (detached) {
+        CloseHandle(pi.hProcess);
+        *pid_out = pi.dwProcessId;
+        rc = 0;
+        step = FL_STEP_NONE;
+        goto out;
+    }
 
     fl_process *p = fl_process_new_win(pi.dwProcessId, pi.hProcess, c.job, o->flags);
     if (p == NULL) {
@@ -588,10 +617,18 @@ out:
     return 0;
 }
 
-int fl_spawn_detached(const fl_spawn_options *opts, int64_t *pid_out, fl_spawn_error *error) {
-    (void)opts;
-    (void)pid_out;
-    /* Not built for Windows yet: a detached child there is CREATE_BREAKAWAY_FROM_JOB |
-     * DETACHED_PROCESS with handles closed, a different enough shape to need its own tests. */
-    return fail(error, FL_STEP_VALIDATE, -ENOSYS);
+int fl_spawn(const fl_spawn_options *o, fl_process **out, fl_spawn_error *error) {
+    if (out == NULL) return fail(error, FL_STEP_VALIDATE, -EINVAL);
+    return spawn(o, out, NULL, error);
+}
+
+/* The Windows form of the daemonize pattern: no job of ours, so nothing here can kill it or its
+ * tree (FL_SPAWN_DIE_WITH_PARENT is EINVAL); DETACHED_PROCESS, so it has no console to receive
+ * this console's CTRL+C or close events; a process group of its own; out of the job this process
+ * runs in, if any and if that job allows breakaway. Its handles are closed at once: the PID is for
+ * information only, as on Linux. */
+int fl_spawn_detached(const fl_spawn_options *o, int64_t *pid_out, fl_spawn_error *error) {
+    if (pid_out == NULL) return fail(error, FL_STEP_VALIDATE, -EINVAL);
+    *pid_out = 0;
+    return spawn(o, NULL, pid_out, error);
 }
