@@ -595,3 +595,44 @@ TEST_F(Contract, DetachedRunsOnItsOwn) {
 }
 
 }  // namespace
+
+namespace {
+
+// UTF-8 in, UTF-16 to Windows: a program path, a directory and an argument outside ASCII.
+TEST_F(Contract, UnicodePathsAndDirectory) {
+    TempDir d;
+    std::string dir = d.Join("d\xc3\xadr \xe2\x82\xac");
+    ASSERT_TRUE(CreateDirectoryW(Wide(dir).c_str(), nullptr));
+    std::string exe = dir + "\\caf\xc3\xa9 copy.exe";
+    ASSERT_TRUE(CopyFileW(Wide(SelfExe()).c_str(), Wide(exe).c_str(), FALSE));
+    RunSpec s;
+    s.program = exe;
+    s.cwd = dir.c_str();
+    s.argv = HelperArgv("cwd", {}, exe);
+    RunResult r = RunHelper(s);
+    ASSERT_TRUE(r.spawned) << fl_step_name(r.error.step) << " " << r.error.err;
+    EXPECT_EQ(CompareStringOrdinal(Wide(r.out).c_str(), -1, Wide(dir).c_str(), -1, TRUE), CSTR_EQUAL)
+        << r.out;
+    s.argv = HelperArgv("argv", {"\xce\xbb", "\xf0\x9f\x98\x80 x"}, exe);
+    r = RunHelper(s);
+    ASSERT_TRUE(r.spawned);
+    EXPECT_EQ(SplitNul(r.out), s.argv);
+}
+
+// A .cmd too, named with the trailing dot Windows strips: still a batch file, still checked.
+TEST_F(Contract, CmdFileWithTrailingDotIsABatchFile) {
+    TempDir d;
+    d.WriteFile("t.cmd", "@echo off\r\necho [%1]\r\n");
+    RunSpec s;
+    s.program = d.Join("t.cmd.");
+    s.argv = {"t", "ok"};
+    RunResult r = RunHelper(s);
+    ASSERT_TRUE(r.spawned) << fl_step_name(r.error.step) << " " << r.error.err;
+    EXPECT_EQ(r.out, "[ok]\r\n");
+    s.argv = {"t", "a&b"};
+    r = RunHelper(s);
+    EXPECT_FALSE(r.spawned) << r.out;
+    EXPECT_EQ(r.error.step, FL_STEP_COMMAND_LINE);
+}
+
+}  // namespace
