@@ -13,6 +13,9 @@ cd "$(dirname "$0")/.."
 #   valgrind                 ci/sanitize.sh runs the C tests under memcheck
 #   util-linux               setsid, prlimit and friends used by tests and scripts
 #   ca-certificates          Maven Central over HTTPS
+#   gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64   ci/windows.sh: the core cross-built for Windows
+#   wine64 wine              ci/windows.sh runs the Windows tests under Wine
+#   googletest               Google Test sources (/usr/src/googletest), built with mingw there
 packages=(
   openjdk-17-jdk-headless
   maven
@@ -24,6 +27,11 @@ packages=(
   valgrind
   util-linux
   ca-certificates
+  gcc-mingw-w64-x86-64
+  g++-mingw-w64-x86-64
+  wine64
+  wine
+  googletest
 )
 
 missing=()

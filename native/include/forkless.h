@@ -12,6 +12,41 @@
  *
  * Thread-safety: every function may be called from any thread. One fl_process may be waited on and
  * signalled from several threads at once; fl_process_close must be the last call on it.
+ *
+ * Windows (spawn_win.c, process_win.c, reactor_iocp.c; built with mingw-w64, tested under Wine).
+ * The same declarations, with these meanings:
+ *   - Strings are UTF-8 and become UTF-16; one that is not valid UTF-8 fails with EILSEQ. argv is
+ *     written as one command line that the Microsoft C runtime and CommandLineToArgvW split back
+ *     into exactly argv (quote_win.c); argv[0] must not contain '"' (FL_STEP_COMMAND_LINE,
+ *     EINVAL). A .bat/.cmd program runs through cmd.exe only if no argument contains
+ *     % ! " ^ & | < > ( ) or a control character other than tab; otherwise FL_STEP_COMMAND_LINE,
+ *     EINVAL, and nothing runs (cmd.exe would read such arguments as commands: "BatBadBut").
+ *   - program: a bare name is searched in the child's PATH (envp's if it sets one), then this
+ *     process's PATH, the system and the Windows directory, with ".exe" appended when the name has
+ *     no extension; never the current directory. Relative paths are taken from cwd.
+ *   - envp becomes a block sorted by name without case; NULL inherits. Entries need a '='. One
+ *     exception to "exactly envp": without SystemRoot in envp, this process's SystemRoot is
+ *     added (Winsock and the crypto providers fail to load in a process without it; Go does the
+ *     same).
+ *   - fds: child_fd 0, 1, 2 are the standard handles (an unlisted one is NULL); child_fd >= 3
+ *     makes parent_fd (a HANDLE) inherited under its own value. Nothing else is inherited
+ *     (PROC_THREAD_ATTRIBUTE_HANDLE_LIST).
+ *   - Every child runs in a job object of its own from its first instruction (see
+ *     fl_spawn_strategy_current). FL_SPAWN_NEW_PROCESS_GROUP / NEW_SESSION: a console process group
+ *     of its own (pgid must be 0; Windows then starts the child with CTRL+C ignored, CTRL_BREAK
+ *     still reaches it). FL_SPAWN_DIE_WITH_PARENT: the job kills the tree when this
+ *     process exits, however it dies (JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE). SET_UID, SET_GID,
+ *     SET_GROUPS, INTO_CGROUP: ENOSYS. fl_cgroup_*, fl_communicate, fl_fd_set_nonblocking and
+ *     fl_reactor_watch_fd: ENOSYS for now. fl_spawn_detached: no job of ours, DETACHED_PROCESS (no
+ *     console), a group of its own, out of this process's job where that job allows breakaway.
+ *   - fl_process_fd is the process HANDLE (waitable). Signals: 0 checks; SIGKILL (9) and SIGTERM
+ *     (15) TerminateProcess the child (exit code 128 + sig, reported FL_SIGNALED); SIGINT (2) sends
+ *     CTRL_BREAK to the child's console group (only with NEW_PROCESS_GROUP, else EINVAL; the
+ *     console's graceful stop, to try before the forced one); others EINVAL.
+ *     fl_process_signal_group with 9/15 kills the whole job (the child's tree) with
+ *     TerminateJobObject, also after the child itself has exited; ESRCH once the job is empty.
+ *   - Errors: -errno mapped from GetLastError() (table in errors_win.c; unknown codes are EIO);
+ *     fl_win_last_error() gives the raw Win32 code of the calling thread's last mapped failure.
  */
 #ifndef FORKLESS_H
 #define FORKLESS_H
@@ -24,7 +59,7 @@ extern "C" {
 #endif
 
 #if defined(_WIN32)
-typedef intptr_t fl_fd; /* a HANDLE value */
+typedef intptr_t fl_fd; /* a HANDLE value (INVALID_HANDLE_VALUE is -1, as a closed fd) */
 #else
 typedef int fl_fd;      /* a file descriptor */
 #endif
@@ -52,6 +87,15 @@ typedef enum fl_step {
                             died before it took effect (ESRCH) */
     FL_STEP_CGROUP,      /* FL_SPAWN_INTO_CGROUP: the child's write of "0" to cgroup.procs (the
                             kernel's answer: EOPNOTSUPP, EBUSY, EACCES, ENOENT, ...) */
+#if defined(_WIN32)
+    /* Windows only for now: the JNI layer asserts FL_STEP_COUNT_ against its Java mirror, which
+     * does not know these two yet. Make them unconditional together with that mirror. */
+    FL_STEP_COMMAND_LINE, /* Windows: argv cannot be written as a command line the child reads
+                            back unchanged: EINVAL (argv[0] with '"'; an argument of a .bat/.cmd
+                            that cmd.exe would interpret, see "Windows" below), EILSEQ (not
+                            UTF-8), E2BIG (over 32766 UTF-16 units) */
+    FL_STEP_JOB,         /* Windows: creating the child's job object or putting the child in it */
+#endif
     FL_STEP_COUNT_
 } fl_step;
 
@@ -163,7 +207,19 @@ int64_t fl_process_pid(const fl_process *p);
  * backend has none (Linux PID-only fallback). Owned by the handle: do not close it. */
 fl_fd fl_process_fd(const fl_process *p);
 
-enum { FL_EXITED = 1, FL_SIGNALED = 2 };
+/* fl_exit_status.kind. Windows has no signals; its exit codes map as follows:
+ *   FL_EXITED    code = the 32-bit exit code as an int (GetExitCodeProcess), any value that is
+ *                not one of the two cases below.
+ *   FL_SIGNALED  code = 9 or 15: this library terminated the child (fl_process_signal with
+ *                SIGKILL/SIGTERM: TerminateProcess) or its job (fl_process_signal_group:
+ *                TerminateJobObject), and its exit code is 128 + that number. A child that
+ *                exits with 137 by itself is FL_EXITED.
+ *   FL_CRASHED   code = the NTSTATUS of an unhandled exception as an int, e.g. (int)0xC0000005
+ *                for an access violation, (int)0xC0000409 for a failed fast-fail check: every
+ *                exit code with both severity bits set (0xC0000000..0xFFFFFFFF). Windows cannot
+ *                tell such a crash from a program that calls ExitProcess(0xC0000005) itself.
+ *                Never reported on Linux. */
+enum { FL_EXITED = 1, FL_SIGNALED = 2, FL_CRASHED = 3 };
 
 typedef struct fl_exit_status {
     int kind;              /* FL_EXITED or FL_SIGNALED */
@@ -175,10 +231,11 @@ typedef struct fl_exit_status {
      * the address space being left into this figure, and a child spawned by any method (fork,
      * vfork, posix_spawn, clone3) leaves its parent's. So it is max(child's peak, spawning
      * process's RSS at the spawn): from a JVM with 1 GiB resident, at least 1 GiB. */
-    int64_t max_rss_kib;
+    int64_t max_rss_kib;   /* Windows: the peak working set (GetProcessMemoryInfo), KiB; user and
+                              system times come from GetProcessTimes (100 ns resolution) */
 } fl_exit_status;
 
-/* Sends signal sig (0..64; else -EINVAL). 0 if sent; -ESRCH if the child has already exited
+/* Sends signal sig (0..64; else -EINVAL; Windows: see the top of this file). 0 if sent; -ESRCH if the child has already exited
  * (whether or not it was reaped): a recycled PID is never signalled. sig 0 only checks. */
 int fl_process_signal(fl_process *p, int sig);
 
@@ -248,8 +305,10 @@ typedef struct fl_reactor fl_reactor; /* opaque */
 enum fl_reactor_backend {
     FL_REACTOR_BEST = 0,     /* fl_reactor_open: the best one that works here */
     FL_REACTOR_EPOLL = 1,    /* epoll: pidfds and watched descriptors, an eventfd for wake-ups */
-    FL_REACTOR_IO_URING = 2  /* io_uring: POLL_ADD on pidfds (then waitid with rusage) and on
+    FL_REACTOR_IO_URING = 2, /* io_uring: POLL_ADD on pidfds (then waitid with rusage) and on
                                 watched descriptors */
+    FL_REACTOR_IOCP = 3      /* Windows: one I/O completion port; each child's job object posts
+                                its messages there (descriptor watches: -ENOSYS for now) */
 };
 const char *fl_reactor_backend_name(int backend); /* "epoll", "io_uring"; "unknown" otherwise */
 
@@ -374,13 +433,25 @@ int fl_cgroup_remove(fl_fd parent_fd, const char *name);
  * when nobody has reaped them yet. */
 int fl_cgroup_populated(fl_fd cgroup_fd);
 
+#if defined(_WIN32)
+/* The raw Win32 error (GetLastError) behind this thread's last -errno from the library, 0 if
+ * none was mapped yet: for messages that want more than the errno (EIO hides many). */
+uint32_t fl_win_last_error(void);
+#endif
+
 /* Which spawn mechanism this process uses now (Linux: learned by calling them; it can only move
  * down the ladder, e.g. when a seccomp filter denies clone3). */
 typedef enum fl_spawn_strategy {
     FL_STRATEGY_CLONE3 = 1,       /* clone3(CLONE_VM|CLONE_VFORK|CLONE_PIDFD|CLONE_CLEAR_SIGHAND) */
     FL_STRATEGY_CLONE_PIDFD = 2,  /* clone(CLONE_VM|CLONE_VFORK|CLONE_PIDFD) */
     FL_STRATEGY_PIDFD_OPEN = 3,   /* clone(CLONE_VM|CLONE_VFORK) then pidfd_open */
-    FL_STRATEGY_PID_ONLY = 4      /* no pidfd at all: PID plus waitid(P_PID) */
+    FL_STRATEGY_PID_ONLY = 4,     /* no pidfd at all: PID plus waitid(P_PID) */
+    /* Windows: CreateProcessW puts the child in its job atomically (PROC_THREAD_ATTRIBUTE_JOB_LIST,
+     * Windows 10 1607+). */
+    FL_STRATEGY_WIN_JOB_LIST = 5,
+    /* Windows without a working JOB_LIST (older Windows, Wine): CREATE_SUSPENDED, then
+     * AssignProcessToJobObject, then ResumeThread: the child runs no code outside the job. */
+    FL_STRATEGY_WIN_SUSPENDED = 6
 } fl_spawn_strategy;
 int fl_spawn_strategy_current(void);
 const char *fl_spawn_strategy_name(int strategy);

@@ -15,6 +15,9 @@ const char *fl_step_name(int step) {
         [FL_STEP_DUP2] = "dup2",         [FL_STEP_CLOSE_FDS] = "close_fds",
         [FL_STEP_EXEC] = "execve",       [FL_STEP_PIDFD] = "pidfd_open",
         [FL_STEP_PDEATHSIG] = "pdeathsig", [FL_STEP_CGROUP] = "cgroup",
+#if defined(_WIN32)
+        [FL_STEP_COMMAND_LINE] = "command_line", [FL_STEP_JOB] = "job",
+#endif
     };
     if (step < 0 || step >= FL_STEP_COUNT_ || names[step] == NULL) return "unknown";
     return names[step];
@@ -29,7 +32,10 @@ const char *fl_errno_name(int err) {
         FL_E(EISDIR) FL_E(EINVAL) FL_E(ENFILE) FL_E(EMFILE) FL_E(ENOTTY) FL_E(ETXTBSY)
         FL_E(EFBIG) FL_E(ENOSPC) FL_E(ESPIPE) FL_E(EROFS) FL_E(EMLINK) FL_E(EPIPE)
         FL_E(ERANGE) FL_E(ENAMETOOLONG) FL_E(ENOSYS) FL_E(ELOOP) FL_E(ENOTSUP)
-        FL_E(ETIMEDOUT) FL_E(EOVERFLOW) FL_E(ELIBBAD) FL_E(ECANCELED)
+        FL_E(ETIMEDOUT) FL_E(EOVERFLOW) FL_E(ECANCELED) FL_E(EILSEQ)
+#ifdef ELIBBAD /* not in the Windows C runtime's errno.h */
+        FL_E(ELIBBAD)
+#endif
 #undef FL_E
         default: return NULL;
     }

@@ -1,0 +1,77 @@
+/* Handles as fl_fd on Windows: files, anonymous pipes, close, read, write.
+ *
+ * Everything is created non-inheritable: fl_spawn passes a handle to a child only through its fd
+ * map (spawn_win.c), so a handle made here never leaks into an unrelated child. Anonymous pipes
+ * are synchronous and cannot be made non-blocking (PIPE_NOWAIT exists only for compatibility and
+ * Microsoft says not to use it), so fl_fd_set_nonblocking answers -ENOSYS; asynchronous pipe I/O
+ * on Windows needs overlapped named pipes bound to the completion port, not built yet. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "internal_win.h"
+
+int fl_fd_open(const char *path, unsigned flags, int mode, fl_fd *out) {
+    (void)mode; /* no POSIX permission bits; the new file gets the directory's inherited ACL */
+    if (path == NULL || out == NULL) return -EINVAL;
+    wchar_t *w;
+    int rc = fl_win_utf16(path, &w);
+    if (rc < 0) return rc;
+    DWORD access = 0;
+    if (flags & FL_OPEN_READ) access |= GENERIC_READ;
+    if (flags & FL_OPEN_APPEND) {
+        /* Without FILE_WRITE_DATA every write goes to the end, atomically, as O_APPEND. */
+        access |= FILE_APPEND_DATA | SYNCHRONIZE;
+    } else if (flags & FL_OPEN_WRITE) {
+        access |= GENERIC_WRITE;
+    }
+    DWORD disp;
+    if (flags & FL_OPEN_CREATE) {
+        if (flags & FL_OPEN_EXCLUSIVE) disp = CREATE_NEW;
+        else if (flags & FL_OPEN_TRUNCATE) disp = CREATE_ALWAYS;
+        else disp = OPEN_ALWAYS;
+    } else {
+        disp = (flags & FL_OPEN_TRUNCATE) ? TRUNCATE_EXISTING : OPEN_EXISTING;
+    }
+    HANDLE h = CreateFileW(w, access, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
+                           disp, FILE_ATTRIBUTE_NORMAL, NULL);
+    DWORD e = GetLastError();
+    free(w);
+    if (h == INVALID_HANDLE_VALUE) return fl_win_fail(e);
+    *out = (fl_fd)(intptr_t)h;
+    return 0;
+}
+
+int fl_fd_pipe(fl_fd fds[2]) {
+    HANDLE r, w;
+    if (!CreatePipe(&r, &w, NULL, 0)) return fl_win_fail(GetLastError());
+    fds[0] = (fl_fd)(intptr_t)r;
+    fds[1] = (fl_fd)(intptr_t)w;
+    return 0;
+}
+
+int fl_fd_close(fl_fd fd) {
+    if (!CloseHandle((HANDLE)fd)) return fl_win_fail(GetLastError());
+    return 0;
+}
+
+int fl_fd_set_nonblocking(fl_fd fd, int on) {
+    (void)fd;
+    (void)on;
+    return -ENOSYS;
+}
+
+int64_t fl_fd_read(fl_fd fd, void *buf, size_t len) {
+    DWORD n = 0, want = len > 0x40000000u ? 0x40000000u : (DWORD)len;
+    if (!ReadFile((HANDLE)fd, buf, want, &n, NULL)) {
+        DWORD e = GetLastError();
+        if (e == ERROR_BROKEN_PIPE || e == ERROR_HANDLE_EOF) return 0; /* the writer is gone */
+        return fl_win_fail(e);
+    }
+    return n;
+}
+
+int64_t fl_fd_write(fl_fd fd, const void *buf, size_t len) {
+    DWORD n = 0, want = len > 0x40000000u ? 0x40000000u : (DWORD)len;
+    if (!WriteFile((HANDLE)fd, buf, want, &n, NULL)) return fl_win_fail(GetLastError());
+    return n;
+}

@@ -1,0 +1,27 @@
+/* The parts of forkless.h with no Windows backend yet, present so the library links and callers
+ * get a clear -ENOSYS:
+ *   - cgroups are Linux's; a Windows tree is its job object (fl_process_signal_group).
+ *   - fl_communicate is a poll(2) loop over non-blocking pipes; on Windows it needs overlapped
+ *     named pipes on the completion port (reactor_iocp.c), not built yet. */
+#include <errno.h>
+
+#include "internal_win.h"
+
+int fl_cgroup_kill(fl_fd cgroup_fd) {
+    (void)cgroup_fd;
+    return -ENOSYS;
+}
+
+int fl_cgroup_populated(fl_fd cgroup_fd) {
+    (void)cgroup_fd;
+    return -ENOSYS;
+}
+
+int fl_communicate(fl_io *in, fl_io *out, fl_io *err, fl_fd exit_fd, int timeout_ms) {
+    (void)in;
+    (void)out;
+    (void)err;
+    (void)exit_fd;
+    (void)timeout_ms;
+    return -ENOSYS;
+}
