@@ -16,6 +16,11 @@ int fl_fd_open(const char *path, unsigned flags, int mode, fl_fd *out) {
     wchar_t *w;
     int rc = fl_win_utf16(path, &w);
     if (rc < 0) return rc;
+    int dir = (flags & FL_OPEN_DIRECTORY) != 0;
+    if (dir && (flags & (FL_OPEN_READ | FL_OPEN_WRITE | FL_OPEN_APPEND | FL_OPEN_CREATE)) != FL_OPEN_READ) {
+        free(w);
+        return -EINVAL;
+    }
     DWORD access = 0;
     if (flags & FL_OPEN_READ) access |= GENERIC_READ;
     if (flags & FL_OPEN_APPEND) {
@@ -32,11 +37,19 @@ int fl_fd_open(const char *path, unsigned flags, int mode, fl_fd *out) {
     } else {
         disp = (flags & FL_OPEN_TRUNCATE) ? TRUNCATE_EXISTING : OPEN_EXISTING;
     }
+    /* Only FILE_FLAG_BACKUP_SEMANTICS opens a directory; it also opens files, hence the check. */
     HANDLE h = CreateFileW(w, access, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL,
-                           disp, FILE_ATTRIBUTE_NORMAL, NULL);
+                           disp, dir ? FILE_FLAG_BACKUP_SEMANTICS : FILE_ATTRIBUTE_NORMAL, NULL);
     DWORD e = GetLastError();
     free(w);
     if (h == INVALID_HANDLE_VALUE) return fl_win_fail(e);
+    if (dir) {
+        BY_HANDLE_FILE_INFORMATION info;
+        if (!GetFileInformationByHandle(h, &info) || !(info.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)) {
+            CloseHandle(h);
+            return -ENOTDIR;
+        }
+    }
     *out = (fl_fd)(intptr_t)h;
     return 0;
 }

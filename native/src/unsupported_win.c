@@ -17,6 +17,25 @@ int fl_cgroup_populated(fl_fd cgroup_fd) {
     return -ENOSYS;
 }
 
+int fl_cgroup_signal(fl_fd cgroup_fd, int sig) {
+    (void)cgroup_fd;
+    (void)sig;
+    return -ENOSYS;
+}
+
+int fl_cgroup_create(fl_fd parent_fd, const char *name, fl_fd *out) {
+    (void)parent_fd;
+    (void)name;
+    (void)out;
+    return -ENOSYS;
+}
+
+int fl_cgroup_remove(fl_fd parent_fd, const char *name) {
+    (void)parent_fd;
+    (void)name;
+    return -ENOSYS;
+}
+
 int fl_communicate(fl_io *in, fl_io *out, fl_io *err, fl_fd exit_fd, int timeout_ms) {
     (void)in;
     (void)out;

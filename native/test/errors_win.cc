@@ -29,4 +29,21 @@ TEST(ErrorsWin, Names) {
     EXPECT_STREQ(fl_spawn_strategy_name(FL_STRATEGY_WIN_SUSPENDED), "suspended-assign");
 }
 
+// FL_OPEN_DIRECTORY: a directory opens (for reading only), a file does not; the cgroup calls are
+// Linux's and say so.
+TEST(FdWin, OpenDirectoryAndCgroupsUnsupported) {
+    fltest::TempDir tmp;
+    fl_fd fd = -1;
+    ASSERT_EQ(fl_fd_open(tmp.path().c_str(), FL_OPEN_READ | FL_OPEN_DIRECTORY, 0, &fd), 0);
+    EXPECT_EQ(fl_cgroup_populated(fd), -ENOSYS);
+    EXPECT_EQ(fl_cgroup_signal(fd, 9), -ENOSYS);
+    fl_fd leaf = -1;
+    EXPECT_EQ(fl_cgroup_create(fd, "x", &leaf), -ENOSYS);
+    EXPECT_EQ(fl_cgroup_remove(fd, "x"), -ENOSYS);
+    EXPECT_EQ(fl_fd_close(fd), 0);
+    std::string file = tmp.WriteFile("f.txt", "x");
+    EXPECT_EQ(fl_fd_open(file.c_str(), FL_OPEN_READ | FL_OPEN_DIRECTORY, 0, &fd), -ENOTDIR);
+    EXPECT_EQ(fl_fd_open(tmp.path().c_str(), FL_OPEN_WRITE | FL_OPEN_DIRECTORY, 0, &fd), -EINVAL);
+}
+
 }  // namespace
