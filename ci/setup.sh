@@ -54,6 +54,9 @@ else
   echo "ci/setup.sh: system packages already installed"
 fi
 
+# The Windows JNI library first (cross-built with mingw-w64), so the jar carries it too.
+bash ci/windows.sh --build-only
+
 # Build the jar (Java, JNI headers, CMake, native library inside the jar, NAR); tests run in
 # ci/test.sh.
 mvn -B -q -ntp -Dstyle.color=never -DskipTests package

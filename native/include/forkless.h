@@ -87,15 +87,11 @@ typedef enum fl_step {
                             died before it took effect (ESRCH) */
     FL_STEP_CGROUP,      /* FL_SPAWN_INTO_CGROUP: the child's write of "0" to cgroup.procs (the
                             kernel's answer: EOPNOTSUPP, EBUSY, EACCES, ENOENT, ...) */
-#if defined(_WIN32)
-    /* Windows only for now: the JNI layer asserts FL_STEP_COUNT_ against its Java mirror, which
-     * does not know these two yet. Make them unconditional together with that mirror. */
     FL_STEP_COMMAND_LINE, /* Windows: argv cannot be written as a command line the child reads
                             back unchanged: EINVAL (argv[0] with '"'; an argument of a .bat/.cmd
                             that cmd.exe would interpret, see "Windows" below), EILSEQ (not
                             UTF-8), E2BIG (over 32766 UTF-16 units) */
     FL_STEP_JOB,         /* Windows: creating the child's job object or putting the child in it */
-#endif
     FL_STEP_COUNT_
 } fl_step;
 

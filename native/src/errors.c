@@ -15,9 +15,7 @@ const char *fl_step_name(int step) {
         [FL_STEP_DUP2] = "dup2",         [FL_STEP_CLOSE_FDS] = "close_fds",
         [FL_STEP_EXEC] = "execve",       [FL_STEP_PIDFD] = "pidfd_open",
         [FL_STEP_PDEATHSIG] = "pdeathsig", [FL_STEP_CGROUP] = "cgroup",
-#if defined(_WIN32)
         [FL_STEP_COMMAND_LINE] = "command_line", [FL_STEP_JOB] = "job",
-#endif
     };
     if (step < 0 || step >= FL_STEP_COUNT_ || names[step] == NULL) return "unknown";
     return names[step];

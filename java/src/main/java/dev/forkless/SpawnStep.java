@@ -50,6 +50,16 @@ public enum SpawnStep {
      */
     CGROUP("cgroup", 17),
     /**
+     * Windows: writing the arguments as one command line that the child reads back unchanged:
+     * {@code EINVAL} for an argument of a {@code .bat}/{@code .cmd} program that {@code cmd.exe}
+     * would interpret (any of {@code % ! " ^ & | < > ( )} or a control character: refused rather
+     * than run, the "BatBadBut" class of injection) or a program name with a {@code "};
+     * {@code EILSEQ} for text that is not valid Unicode; {@code E2BIG} beyond 32,766 UTF-16 units.
+     */
+    COMMAND_LINE("command_line", 18),
+    /** Windows: creating the child's job object, or putting the child in it. */
+    JOB("job", 19),
+    /**
      * Handing the started child to the reactor that watches its exit (Java side, after the core's
      * steps; {@code ENOMEM}, or {@code EAGAIN} when no waiter thread can be started for a child
      * without a pidfd). The child is killed and reaped before the exception is thrown.

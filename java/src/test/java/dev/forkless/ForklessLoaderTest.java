@@ -61,6 +61,23 @@ class ForklessLoaderTest {
         return w.toString();
     }
 
+    /**
+     * The Windows JNI library that ci/windows.sh cross-builds (ci/setup.sh runs it before the
+     * jar is made) is carried under the name the loader looks for on Windows, byte for byte.
+     */
+    @Test
+    void theWindowsLibraryIsCarriedWhereTheLoaderLooksForIt() throws Exception {
+        Path built = Path.of(System.getProperty("forkless.test.windowsDll", "target/windows/none"));
+        assumeTrue(Files.isRegularFile(built), () -> "not cross-built here (ci/windows.sh --build-only): " + built);
+        String resource = "/META-INF/native/" + NativeLoader.platform("Windows 11", "amd64") + "/"
+                + "forkless_jni.dll";
+        assertEquals("/META-INF/native/windows-x86_64/forkless_jni.dll", resource);
+        try (var in = NativeLoader.class.getResourceAsStream(resource)) {
+            assertTrue(in != null, "not on the class path: " + resource);
+            assertArrayEquals(Files.readAllBytes(built), in.readAllBytes());
+        }
+    }
+
     @Test
     void platformNamesAreNormalized() {
         assertEquals("linux-x86_64", NativeLoader.platform("Linux", "amd64"));

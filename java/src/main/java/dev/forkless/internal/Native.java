@@ -63,8 +63,12 @@ public final class Native {
     public static final int STEP_PDEATHSIG = 16;
     /** Moving the child into its cgroup (writing cgroup.procs in the child). */
     public static final int STEP_CGROUP = 17;
+    /** Windows: writing argv as a command line the child reads back unchanged (batch-file rule). */
+    public static final int STEP_COMMAND_LINE = 18;
+    /** Windows: creating the child's job object or putting the child in it. */
+    public static final int STEP_JOB = 19;
     /** One past the last step the core knows. */
-    public static final int STEP_COUNT = 18;
+    public static final int STEP_COUNT = 20;
 
     // fl_spawn_options.flags
     /** setsid() in the child. */
