@@ -308,6 +308,10 @@ final class ChildProcess extends Process {
 
     /** The JDK's Unix convention: the code, or 0x80 + the signal number. */
     private static int exitValue(ExitStatus status) {
-        return status.code().isPresent() ? status.code().getAsInt() : 128 + status.signalNumber().getAsInt();
+        if (status.code().isPresent()) {
+            return status.code().getAsInt();
+        }
+        // A Windows crash: the exit code Windows reports, as the JDK's Process does.
+        return status.crashCode().isPresent() ? status.crashCode().getAsInt() : 128 + status.signalNumber().getAsInt();
     }
 }

@@ -50,7 +50,16 @@ class ValuesTest {
         assertEquals("killed by signal 40", rt.toString());
         assertTrue(rt.signal().isEmpty());
         assertEquals(OptionalInt.of(40), rt.signalNumber());
-        assertThrows(IllegalArgumentException.class, () -> ExitStatus.exited(256, NONE));
+        // Windows exit codes are 32 bits wide; crashes have their own kind.
+        assertEquals(70000, ExitStatus.exited(70000, NONE).code().getAsInt());
+        ExitStatus av = ExitStatus.crashed(0xC0000005, NONE);
+        assertEquals(0xC0000005, av.crashCode().getAsInt());
+        assertTrue(av.code().isEmpty() && av.signalNumber().isEmpty() && av.signal().isEmpty());
+        assertFalse(av.success());
+        assertEquals("crashed with 0xC0000005", av.toString());
+        assertNotEquals(av, ExitStatus.exited(0xC0000005, NONE));
+        assertTrue(ExitStatus.exited(0, NONE).crashCode().isEmpty());
+        assertThrows(IllegalArgumentException.class, () -> ExitStatus.crashed(0x80000003, NONE));
         assertThrows(IllegalArgumentException.class, () -> ExitStatus.signaled(0, false, NONE));
     }
 

@@ -93,6 +93,8 @@ public final class Native {
     public static final int EXITED = 1;
     /** The child was killed by a signal; code is the signal number. */
     public static final int SIGNALED = 2;
+    /** Windows: an unhandled exception; the code is its NTSTATUS. */
+    public static final int CRASHED = 3;
 
     // fl_fd_open flags
     /** Open for reading. */

@@ -4,7 +4,7 @@ package dev.forkless.internal;
  * A child's exit as the core reports it ({@code fl_exit_status}), before the public API gives it a
  * friendlier shape ({@code dev.forkless.ExitStatus}).
  *
- * @param kind {@link Native#EXITED} or {@link Native#SIGNALED}
+ * @param kind {@link Native#EXITED}, {@link Native#SIGNALED} or (Windows) {@link Native#CRASHED}
  * @param code the exit code (0..255) or the signal number
  * @param coreDumped with {@link Native#SIGNALED}: a core file was written
  * @param userMicros CPU time in user mode, microseconds
