@@ -68,7 +68,9 @@ public final class Command {
     private static final int TREE_SHIFT = 3;
     private static final int TREE_MASK = 3 << TREE_SHIFT;
     private static final String[] STREAM_NAMES = {"stdin", "stdout", "stderr"};
-    private static final Path DEV_NULL = Path.of("/dev/null");
+    /** The null device: "NUL" is Windows' name for it (CreateFileW opens it from any directory). */
+    private static final Path DEV_NULL = Path.of(
+            System.getProperty("os.name", "").startsWith("Windows") ? "NUL" : "/dev/null");
 
     private final String program;
     private final List<String> args;              // without argv[0]
