@@ -38,3 +38,16 @@ const char *fl_errno_name(int err) {
         default: return NULL;
     }
 }
+
+/* All strategies, of every platform: a name is the same wherever it is printed. */
+const char *fl_spawn_strategy_name(int strategy) {
+    switch (strategy) {
+        case FL_STRATEGY_CLONE3: return "clone3";
+        case FL_STRATEGY_CLONE_PIDFD: return "clone-pidfd";
+        case FL_STRATEGY_PIDFD_OPEN: return "pidfd_open";
+        case FL_STRATEGY_PID_ONLY: return "pid-only";
+        case FL_STRATEGY_WIN_JOB_LIST: return "job-list";
+        case FL_STRATEGY_WIN_SUSPENDED: return "suspended-assign";
+        default: return "unknown";
+    }
+}

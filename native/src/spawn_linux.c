@@ -387,15 +387,6 @@ FL_CHILD static int child_main(void *arg) {
 
 int fl_spawn_strategy_current(void) { return atomic_load(&spawn_strategy); }
 
-const char *fl_spawn_strategy_name(int strategy) {
-    switch (strategy) {
-        case FL_STRATEGY_CLONE3: return "clone3";
-        case FL_STRATEGY_CLONE_PIDFD: return "clone-pidfd";
-        case FL_STRATEGY_PIDFD_OPEN: return "pidfd_open";
-        case FL_STRATEGY_PID_ONLY: return "pid-only";
-        default: return "unknown";
-    }
-}
 
 static void lower_strategy(int from) {
     int expected = from;

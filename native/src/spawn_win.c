@@ -69,17 +69,6 @@ int fl_spawn_strategy_current(void) {
     return s != 0 ? (int)s : FL_STRATEGY_WIN_JOB_LIST;
 }
 
-const char *fl_spawn_strategy_name(int strategy) {
-    switch (strategy) {
-        case FL_STRATEGY_CLONE3: return "clone3";
-        case FL_STRATEGY_CLONE_PIDFD: return "clone-pidfd";
-        case FL_STRATEGY_PIDFD_OPEN: return "pidfd_open";
-        case FL_STRATEGY_PID_ONLY: return "pid-only";
-        case FL_STRATEGY_WIN_JOB_LIST: return "job-list";
-        case FL_STRATEGY_WIN_SUSPENDED: return "suspended-assign";
-        default: return "unknown";
-    }
-}
 
 /* Everything a spawn allocates, released in one place whatever step failed. */
 typedef struct spawn_ctx {
