@@ -412,6 +412,19 @@ static int c_path(JNIEnv *env, jbyteArray path, char **out) {
     return 0;
 }
 
+/* After a call that made fd (rc >= 0): the Java descriptor for it, fd closed if none can be had;
+ * else rc. */
+static jint new_descriptor(int rc, fl_fd fd) {
+    if (rc < 0) {
+        return rc;
+    }
+    jint jfd = fl_jni_fd_out(fd);
+    if (jfd < 0) {
+        fl_fd_close(fd);
+    }
+    return jfd;
+}
+
 static jint JNICALL open0(JNIEnv *env, jclass cls, jbyteArray path, jint flags, jint mode) {
     (void)cls;
     char *buf = NULL;
@@ -419,12 +432,7 @@ static jint JNICALL open0(JNIEnv *env, jclass cls, jbyteArray path, jint flags, 
     if (rc == 0) {
         fl_fd fd = -1;
         rc = fl_fd_open(buf, (unsigned)flags, mode, &fd);
-        if (rc >= 0) {
-            rc = fl_jni_fd_out(fd);
-            if (rc < 0) {
-                fl_fd_close(fd);
-            }
-        }
+        rc = new_descriptor(rc, fd); /* not in one expression: fd is set by the call */
     }
     free(buf);
     return rc;
@@ -437,12 +445,7 @@ static jint JNICALL cgroupCreate0(JNIEnv *env, jclass cls, jint parent_fd, jbyte
     if (rc == 0) {
         fl_fd fd = -1;
         rc = fl_cgroup_create(fl_jni_fd_in(parent_fd), buf, &fd);
-        if (rc >= 0) {
-            rc = fl_jni_fd_out(fd);
-            if (rc < 0) {
-                fl_fd_close(fd);
-            }
-        }
+        rc = new_descriptor(rc, fd);
     }
     free(buf);
     return rc;
