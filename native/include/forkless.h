@@ -308,7 +308,8 @@ enum fl_reactor_backend {
     FL_REACTOR_IO_URING = 2, /* io_uring: POLL_ADD on pidfds (then waitid with rusage) and on
                                 watched descriptors */
     FL_REACTOR_IOCP = 3      /* Windows: one I/O completion port; each child's job object posts
-                                its messages there (descriptor watches: -ENOSYS for now) */
+                                its messages there, and the overlapped pipe ends of
+                                fl_fd_pipe_for_child their completions */
 };
 const char *fl_reactor_backend_name(int backend); /* "epoll", "io_uring"; "unknown" otherwise */
 
@@ -469,8 +470,17 @@ enum {
 /* Opens path; returns 0 and stores the descriptor in *out, or -errno. mode applies when a file is
  * created. */
 int fl_fd_open(const char *path, unsigned flags, int mode, fl_fd *out);
-/* pipe2(O_CLOEXEC): fds[0] reads, fds[1] writes. */
+/* pipe2(O_CLOEXEC): fds[0] reads, fds[1] writes. Windows: two synchronous anonymous-pipe ends,
+ * fit for any child, which cannot be made non-blocking (fl_fd_set_nonblocking: -ENOTSUP). */
 int fl_fd_pipe(fl_fd fds[2]);
+/* A pipe whose end child_end (0 or 1; -1: none) is for a child and whose other end(s) stay in this
+ * process, to be made non-blocking and watched. fds as fl_fd_pipe; -EINVAL for another child_end.
+ * POSIX: exactly fl_fd_pipe (any end can be made non-blocking). Windows: a named pipe with a
+ * unique name whose ends for this process are overlapped (fl_fd_set_nonblocking, EAGAIN,
+ * fl_reactor_watch_fd and fl_communicate work on them) and whose child end is an ordinary
+ * synchronous handle (a child's plain ReadFile/WriteFile on an overlapped handle is undefined).
+ * Close the ends with fl_fd_close only. */
+int fl_fd_pipe_for_child(fl_fd fds[2], int child_end);
 int fl_fd_close(fl_fd fd);
 /* Sets (on != 0) or clears O_NONBLOCK. 0 or -errno. */
 int fl_fd_set_nonblocking(fl_fd fd, int on);
