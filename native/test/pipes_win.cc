@@ -333,4 +333,199 @@ TEST_F(PipesWin, ChildReadsWhatWeWriteThroughWatches) {
     fl_reactor_close(r);
 }
 
+// ---- fl_communicate (communicate_win.c) ----------------------------------------------------
+
+class CommunicateWin : public LeakCheckedWinTest {};
+
+// A child with stdin, stdout and stderr on fl_fd_pipe_for_child pipes (our ends overlapped).
+struct Piped {
+    fl_process *p = nullptr;
+    fl_fd in = -1, out = -1, err = -1;
+    Piped(const std::string &mode, const std::vector<std::string> &args) {
+        fl_fd i[2], o[2], e[2];
+        EXPECT_EQ(fl_fd_pipe_for_child(i, 0), 0);
+        EXPECT_EQ(fl_fd_pipe_for_child(o, 1), 0);
+        EXPECT_EQ(fl_fd_pipe_for_child(e, 1), 0);
+        p = Spawn(mode, args, {{0, i[0]}, {1, o[1]}, {2, e[1]}});
+        fl_fd_close(i[0]);
+        fl_fd_close(o[1]);
+        fl_fd_close(e[1]);
+        in = i[1];
+        out = o[0];
+        err = e[0];
+    }
+    ~Piped() {
+        for (fl_fd *f : {&in, &out, &err}) {
+            if (*f != -1) fl_fd_close(*f);
+        }
+        if (p != nullptr) {
+            fl_process_signal(p, 9);
+            fl_exit_status st{};
+            fl_process_wait(p, 10000, &st);
+            fl_process_close(p);
+        }
+    }
+    fl_exit_status Wait() {
+        fl_exit_status st{};
+        EXPECT_EQ(fl_process_wait(p, 30000, &st), 1);
+        return st;
+    }
+};
+
+struct Conversation {
+    std::string out, err;
+    size_t written = 0;
+    int in_err = 0, calls = 0;
+    bool exited = false, finished = false;
+};
+
+// Talks to c until all three streams are done, through output buffers of `room` bytes.
+Conversation Converse(Piped *c, const std::string &input, size_t room, bool use_exit = true) {
+    Conversation conv;
+    std::vector<char> ob(room), eb(room);
+    fl_io in{c->in, const_cast<char *>(input.data()), input.size(), 0, 0, 0};
+    fl_io out{c->out, ob.data(), room, 0, 0, 0};
+    fl_io err{c->err, eb.data(), room, 0, 0, 0};
+    fl_fd exit_fd = use_exit ? fl_process_fd(c->p) : -1;
+    int64_t deadline = NowMs() + 60000;
+    for (;;) {
+        int rc = fl_communicate(&in, &out, &err, exit_fd, 1000);
+        conv.calls++;
+        EXPECT_GE(rc, 0) << (rc < 0 ? fl_errno_name(-rc) : "");
+        if (rc < 0) break;
+        if (rc & FL_IO_INPUT_DONE) {
+            EXPECT_TRUE(in.done);
+            EXPECT_EQ(fl_fd_close(c->in), 0);
+            c->in = -1;
+        }
+        if (rc & FL_IO_EXITED) {
+            conv.exited = true;
+            exit_fd = -1;
+        }
+        if (rc & FL_IO_FULL) {
+            EXPECT_TRUE(out.pos == out.len || err.pos == err.len);
+        }
+        conv.out.append(ob.data(), out.pos);
+        out.pos = 0;
+        conv.err.append(eb.data(), err.pos);
+        err.pos = 0;
+        if ((in.done || in.fd < 0) && out.done && err.done) {
+            conv.finished = true;
+            break;
+        }
+        if (NowMs() > deadline) {
+            ADD_FAILURE() << "conversation not finished after 60 s";
+            break;
+        }
+    }
+    conv.written = in.pos;
+    conv.in_err = in.err;
+    EXPECT_EQ(out.err, 0);
+    EXPECT_EQ(err.err, 0);
+    return conv;
+}
+
+// 3 MiB of binary data (NULs included) in, and back on both stdout and stderr: the child writes
+// each chunk to stdout then stderr, so neither output may wait for the other or for the input.
+TEST_F(CommunicateWin, BothWaysMebibytes) {
+    const std::string input = Pattern(3u << 20, 3);
+    Piped c("tee2", {});
+    ASSERT_NE(c.p, nullptr);
+    Conversation conv = Converse(&c, input, 1u << 20);
+    EXPECT_TRUE(conv.finished);
+    EXPECT_EQ(conv.in_err, 0);
+    EXPECT_EQ(conv.written, input.size());
+    EXPECT_EQ(conv.out.size(), input.size());
+    EXPECT_TRUE(conv.out == input) << "stdout differs";
+    EXPECT_TRUE(conv.err == input) << "stderr differs";
+    printf("%d calls\n", conv.calls);
+    EXPECT_EQ(c.Wait().code, 0);
+}
+
+// Small buffers: FL_IO_FULL whenever one fills, and the conversation goes on after the drain.
+TEST_F(CommunicateWin, FullBufferStopsAndContinues) {
+    const size_t kBytes = 1u << 20;
+    Piped c("bigout", {std::to_string(kBytes)});
+    ASSERT_NE(c.p, nullptr);
+    EXPECT_EQ(fl_fd_close(c.in), 0);
+    c.in = -1;
+    Conversation conv = Converse(&c, "", 10000);
+    EXPECT_TRUE(conv.finished);
+    EXPECT_TRUE(conv.out == Pattern(kBytes)) << conv.out.size() << " bytes";
+    EXPECT_GE(conv.calls, (int)(kBytes / 10000));
+    // A full output at entry: reported at once, nothing read.
+    char b[4];
+    fl_fd p[2];
+    ASSERT_EQ(fl_fd_pipe_for_child(p, -1), 0);
+    fl_io full{p[0], b, sizeof b, sizeof b, 0, 0};
+    EXPECT_EQ(fl_communicate(nullptr, &full, nullptr, -1, -1), FL_IO_FULL);
+    fl_fd_close(p[0]);
+    fl_fd_close(p[1]);
+    EXPECT_EQ(c.Wait().code, 0);
+}
+
+// The child exits without reading its stdin: the input ends with EPIPE, its output arrives.
+TEST_F(CommunicateWin, ChildThatNeverReadsStdin) {
+    const std::string input(4u << 20, 'x');
+    Piped c("noread", {"1000"});
+    ASSERT_NE(c.p, nullptr);
+    Conversation conv = Converse(&c, input, 4096);
+    EXPECT_TRUE(conv.finished);
+    EXPECT_EQ(conv.in_err, EPIPE) << conv.in_err;
+    EXPECT_LT(conv.written, input.size());
+    EXPECT_TRUE(conv.out == Pattern(1000));
+    EXPECT_EQ(c.Wait().code, 0);
+}
+
+TEST_F(CommunicateWin, TimeoutZeroElapsingAndExit) {
+    Piped c("sleep", {"100000"});
+    ASSERT_NE(c.p, nullptr);
+    EXPECT_EQ(fl_fd_close(c.in), 0);
+    c.in = -1;
+    char ob[64], eb[64];
+    fl_io out{c.out, ob, sizeof ob, 0, 0, 0};
+    fl_io err{c.err, eb, sizeof eb, 0, 0, 0};
+    int64_t t0 = NowMs();
+    EXPECT_EQ(fl_communicate(nullptr, &out, &err, -1, 0), 0);
+    EXPECT_LT(NowMs() - t0, 50);
+    t0 = NowMs();
+    EXPECT_EQ(fl_communicate(nullptr, &out, &err, fl_process_fd(c.p), 150), 0);
+    EXPECT_GE(NowMs() - t0, 140);
+    EXPECT_FALSE(out.done);
+    ASSERT_EQ(fl_process_signal(c.p, 9), 0);
+    int rc = fl_communicate(nullptr, &out, &err, fl_process_fd(c.p), 10000);
+    EXPECT_TRUE(rc & (FL_IO_EXITED | FL_IO_OUTPUTS_DONE)) << rc;
+    int64_t deadline = NowMs() + 10000;
+    while (!(out.done && err.done) && NowMs() < deadline) {
+        rc = fl_communicate(nullptr, &out, &err, -1, 1000);
+        EXPECT_GE(rc, 0);
+    }
+    EXPECT_TRUE(out.done && err.done);
+    EXPECT_EQ(out.pos, 0u);
+    EXPECT_EQ(fl_communicate(nullptr, &out, &err, -1, 10000), FL_IO_OUTPUTS_DONE);
+    EXPECT_EQ(c.Wait().kind, FL_SIGNALED);
+    // The exit handle alone.
+    EXPECT_EQ(fl_communicate(nullptr, nullptr, nullptr, fl_process_fd(c.p), 0), FL_IO_EXITED);
+}
+
+TEST_F(CommunicateWin, InvalidArgumentsAndSynchronousPipes) {
+    fl_fd p[2];
+    ASSERT_EQ(fl_fd_pipe(p), 0);
+    char buf[8];
+    fl_io out{p[0], buf, sizeof buf, 9, 0, 0};  // pos > len
+    EXPECT_EQ(fl_communicate(nullptr, &out, nullptr, -1, 0), -EINVAL);
+    fl_io nobuf{p[0], nullptr, 8, 0, 0, 0};
+    EXPECT_EQ(fl_communicate(nullptr, &nobuf, nullptr, -1, 0), -EINVAL);
+    nobuf.done = 1;
+    EXPECT_EQ(fl_communicate(nullptr, &nobuf, nullptr, -1, 0), FL_IO_OUTPUTS_DONE);
+    // A synchronous (anonymous) pipe cannot be waited on: -ENOTSUP, nothing read.
+    fl_io sync{p[0], buf, sizeof buf, 0, 0, 0};
+    EXPECT_EQ(fl_communicate(nullptr, &sync, nullptr, -1, 0), -ENOTSUP);
+    // Empty input: done at once.
+    fl_io in{p[1], buf, 0, 0, 0, 0};
+    EXPECT_EQ(fl_communicate(&in, nullptr, nullptr, -1, 0), FL_IO_INPUT_DONE);
+    EXPECT_EQ(fl_fd_close(p[0]), 0);
+    EXPECT_EQ(fl_fd_close(p[1]), 0);
+}
+
 }  // namespace
