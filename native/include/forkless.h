@@ -36,15 +36,31 @@
  *     of its own (pgid must be 0; Windows then starts the child with CTRL+C ignored, CTRL_BREAK
  *     still reaches it). FL_SPAWN_DIE_WITH_PARENT: the job kills the tree when this
  *     process exits, however it dies (JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE). SET_UID, SET_GID,
- *     SET_GROUPS, INTO_CGROUP: ENOSYS. fl_cgroup_*, fl_communicate, fl_fd_set_nonblocking and
- *     fl_reactor_watch_fd: ENOSYS for now. fl_spawn_detached: no job of ours, DETACHED_PROCESS (no
- *     console), a group of its own, out of this process's job where that job allows breakaway.
+ *     SET_GROUPS, INTO_CGROUP: ENOSYS. fl_cgroup_*: ENOSYS. fl_spawn_detached: no job of ours,
+ *     DETACHED_PROCESS (no console), a group of its own, out of this process's job where that job
+ *     allows breakaway.
  *   - fl_process_fd is the process HANDLE (waitable). Signals: 0 checks; SIGKILL (9) and SIGTERM
  *     (15) TerminateProcess the child (exit code 128 + sig, reported FL_SIGNALED); SIGINT (2) sends
  *     CTRL_BREAK to the child's console group (only with NEW_PROCESS_GROUP, else EINVAL; the
  *     console's graceful stop, to try before the forced one); others EINVAL.
  *     fl_process_signal_group with 9/15 kills the whole job (the child's tree) with
  *     TerminateJobObject, also after the child itself has exited; ESRCH once the job is empty.
+ *   - Pipes (pipe_win.c): fl_fd_pipe gives synchronous anonymous-pipe ends, fit for any child,
+ *     that cannot be made non-blocking (fl_fd_set_nonblocking -ENOTSUP; fl_reactor_watch_fd and
+ *     fl_communicate -ENOTSUP). For a child's stdio use fl_fd_pipe_for_child(fds, child_end): this
+ *     process's end is an overlapped named-pipe end, the child's an ordinary synchronous handle.
+ *     On such an end: fl_fd_set_nonblocking works; a non-blocking read is -EAGAIN when nothing
+ *     is there, 0 at end of file; a non-blocking write copies up to 64 KiB into the end's own
+ *     buffer and returns that count while an overlapped write carries it, and -EAGAIN until that
+ *     write has completed (a 0-byte write tells: -EAGAIN still pending, 0 done); a reader gone is
+ *     -EPIPE (at the latest for the write after the one it refused). fl_fd_close of a write end
+ *     with a write pending keeps the handle open until that write completes (the bytes are not
+ *     dropped), then closes it. fl_reactor_watch_fd: one-shot as on Linux, on the reactor's
+ *     completion port (an end is associated with one reactor's port for its whole life: a watch
+ *     from another reactor is -EINVAL). fl_communicate: as on POSIX, with WaitForMultipleObjects;
+ *     its input is done once all bytes are written and the last write has completed; no -EINTR.
+ *     Close such ends only with fl_fd_close (the library keeps state by handle value).
+ *     fl_fd_set_nonblocking on a file: 0, nothing changes (as O_NONBLOCK on a regular file).
  *   - Errors: -errno mapped from GetLastError() (table in errors_win.c; unknown codes are EIO);
  *     fl_win_last_error() gives the raw Win32 code of the calling thread's last mapped failure.
  */

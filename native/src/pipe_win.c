@@ -56,10 +56,15 @@
  *   - A packet may still arrive for an operation that was cancelled or whose watch was dropped;
  *     the reactor drops keys it no longer arms, and an early packet of a re-armed watch is only a
  *     spurious report ("a hint to try the I/O", as forkless.h says).
- *   - Whether a completion is queued to a port is decided when the operation starts on Wine
- *     (not only when it completes, as on Windows), so a write started before the first watch
- *     would never reach the port: such a watch waits for the operation's event with a thread-pool
+ *   - An operation started before the handle was associated with the port (a write before the
+ *     first watch, a read-ahead of fl_communicate) may never post there: Windows looks at the
+ *     file's port when the operation completes, but Wine may decide when it starts (not relied
+ *     on either way). So a watch of such an operation waits for its event with a thread-pool
  *     wait that posts the packet instead (fl_pipe_arm's *wait_event).
+ *   - A blocking fl_fd_read/fl_fd_write holds the end's lock while it waits; a watch of the same
+ *     end from another thread waits for it. A blocking end is not one to watch anyway.
+ *   - The state is found by handle value without a reference count: an fl_fd_* call racing
+ *     with fl_fd_close of the same end is a use after close, as with a POSIX descriptor.
  *   - The table is found by handle value: a handle closed with CloseHandle instead of fl_fd_close
  *     leaves a stale entry that a new handle with the same value would inherit. Always close
  *     through fl_fd_close.

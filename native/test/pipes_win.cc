@@ -96,6 +96,24 @@ TEST_F(PipesWin, SynchronousPipesCannotBeNonBlocking) {
     EXPECT_EQ(fl_fd_pipe_for_child(bad, 2), -EINVAL);
 }
 
+TEST_F(PipesWin, OnePortPerEndAndFilesAreAlwaysNonBlocking) {
+    Pipe p;
+    fl_reactor *r1 = nullptr, *r2 = nullptr;
+    ASSERT_EQ(fl_reactor_open(FL_REACTOR_BEST, &r1), 0);
+    ASSERT_EQ(fl_reactor_open(FL_REACTOR_BEST, &r2), 0);
+    ASSERT_EQ(fl_reactor_watch_fd(r1, p.r(), FL_WATCH_READ, 1), 0);
+    EXPECT_EQ(fl_reactor_unwatch_fd(r1, p.r(), 1), 0);
+    EXPECT_EQ(fl_reactor_watch_fd(r2, p.r(), FL_WATCH_READ, 1), -EINVAL);
+    fl_reactor_close(r2);
+    fl_reactor_close(r1);
+    TempDir dir;
+    fl_fd f = -1;
+    ASSERT_EQ(fl_fd_open(dir.Join("f").c_str(), FL_OPEN_WRITE | FL_OPEN_CREATE, 0644, &f), 0);
+    EXPECT_EQ(fl_fd_set_nonblocking(f, 1), 0);
+    EXPECT_EQ(fl_fd_write(f, "abc", 3), 3);
+    EXPECT_EQ(fl_fd_close(f), 0);
+}
+
 TEST_F(PipesWin, WatchReadReportsOnceWhenDataArrives) {
     Pipe p;
     fl_reactor *r = nullptr;
