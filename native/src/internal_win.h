@@ -96,8 +96,10 @@ int fl_pipe_close(fl_fd fd);
  * Either a packet with *key is already posted or will be queued by the operation's completion;
  * or, when that operation started before the association, *wait_event is set: the caller waits
  * for it (a thread-pool wait) and posts the packet itself. -ENOTSUP for a handle that is not an
- * asynchronous end, -EINVAL when it is associated with another port. */
-int fl_pipe_arm(fl_fd fd, int direction, HANDLE port, uint64_t *key, HANDLE *wait_event);
+ * asynchronous end, -EINVAL when it is associated with another port. port_id names the reactor
+ * (never reused, unlike the port's handle value). */
+int fl_pipe_arm(fl_fd fd, int direction, HANDLE port, uint64_t port_id, uint64_t *key,
+                HANDLE *wait_event);
 /* Cancels a pending read-ahead (waiting until it ended); a pending write stays. */
 void fl_pipe_disarm(fl_fd fd);
 /* For fl_communicate: 1 if an I/O call on fd would not say EAGAIN now, 0 with *ev set to an

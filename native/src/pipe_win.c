@@ -84,6 +84,7 @@ struct apipe {
     int nonblocking;
     SRWLOCK lock;           /* guards what follows; held across a blocking wait */
     HANDLE port;            /* the completion port it is associated with, or NULL */
+    uint64_t port_id;       /* that reactor's never-reused id: a port handle value is reused */
     uint64_t key;           /* its completion key there (never reused) */
     /* The one operation that may stay pending across calls: the read-ahead or the buffered
      * write. ov_async.hEvent = ev_async (low bit clear: a completion packet when associated). */
@@ -365,7 +366,8 @@ int fl_pipe_set_nonblocking(fl_fd fd, int on) {
     return 0;
 }
 
-int fl_pipe_arm(fl_fd fd, int direction, HANDLE port, uint64_t *key, HANDLE *wait_event) {
+int fl_pipe_arm(fl_fd fd, int direction, HANDLE port, uint64_t port_id, uint64_t *key,
+                HANDLE *wait_event) {
     struct apipe *a = find(fd);
     *wait_event = NULL;
     if (a == NULL) return -ENOTSUP;
@@ -376,9 +378,12 @@ int fl_pipe_arm(fl_fd fd, int direction, HANDLE port, uint64_t *key, HANDLE *wai
             rc = fl_win_fail(GetLastError());
         } else {
             a->port = port;
+            a->port_id = port_id;
         }
-    } else if (a->port != port) {
-        rc = -EINVAL; /* one port per handle, for its whole life */
+    } else if (a->port_id != port_id) {
+        /* One port per handle for its whole life; compared by reactor id, since a closed
+         * reactor's port handle value may come back as a new reactor's. */
+        rc = -EINVAL;
     }
     *key = a->key;
     int ready = 0;

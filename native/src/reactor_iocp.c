@@ -76,6 +76,7 @@ typedef struct ready {
 
 struct fl_reactor {
     HANDLE port;
+    uint64_t id;           /* never reused: pipe_win.c tells reactors apart by it */
     SRWLOCK lock;          /* guards everything below */
     uint64_t next_key;
     reg *regs;
@@ -85,6 +86,8 @@ struct fl_reactor {
     int ignore_job_messages; /* tests: act as if every job message were lost */
     ULONGLONG last_sweep;  /* only fl_reactor_wait's thread touches it */
 };
+
+static volatile LONG64 reactors_opened = 0;
 
 const char *fl_reactor_backend_name(int backend) {
     switch (backend) {
@@ -110,6 +113,7 @@ int fl_reactor_open(int backend, fl_reactor **out) {
     }
     InitializeSRWLock(&r->lock);
     r->next_key = 1;
+    r->id = (uint64_t)InterlockedIncrement64(&reactors_opened);
     *out = r;
     return 0;
 }
@@ -396,7 +400,7 @@ int fl_reactor_watch_fd(fl_reactor *r, fl_fd fd, int direction, uint64_t token) 
     }
     HANDLE ev = NULL;
     uint64_t key = 0;
-    int rc = fl_pipe_arm(fd, direction, r->port, &key, &ev);
+    int rc = fl_pipe_arm(fd, direction, r->port, r->id, &key, &ev);
     if (rc == 0) {
         w->key = key;
         w->token = token;

@@ -106,6 +106,12 @@ TEST_F(PipesWin, OnePortPerEndAndFilesAreAlwaysNonBlocking) {
     EXPECT_EQ(fl_reactor_watch_fd(r2, p.r(), FL_WATCH_READ, 1), -EINVAL);
     fl_reactor_close(r2);
     fl_reactor_close(r1);
+    // Also when a new reactor's port gets the closed one's handle value.
+    for (int i = 0; i < 3; i++) {
+        ASSERT_EQ(fl_reactor_open(FL_REACTOR_BEST, &r1), 0);
+        EXPECT_EQ(fl_reactor_watch_fd(r1, p.r(), FL_WATCH_READ, 1), -EINVAL);
+        fl_reactor_close(r1);
+    }
     TempDir dir;
     fl_fd f = -1;
     ASSERT_EQ(fl_fd_open(dir.Join("f").c_str(), FL_OPEN_WRITE | FL_OPEN_CREATE, 0644, &f), 0);
