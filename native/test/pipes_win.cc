@@ -205,6 +205,43 @@ TEST_F(PipesWin, FullPipeIsEagainUntilTheReaderDrains) {
     fl_reactor_close(r);
 }
 
+TEST_F(PipesWin, WatchWriteReportsAReaderGone) {
+    Pipe p;
+    fl_reactor *r = nullptr;
+    ASSERT_EQ(fl_reactor_open(FL_REACTOR_BEST, &r), 0);
+    ASSERT_EQ(fl_fd_set_nonblocking(p.w(), 1), 0);
+    std::string chunk = Pattern(65536);
+    int64_t n = 0;
+    for (int i = 0; i < 64 && (n = fl_fd_write(p.w(), chunk.data(), chunk.size())) > 0; i++) {
+    }
+    ASSERT_EQ(n, -EAGAIN);
+    ASSERT_EQ(fl_reactor_watch_fd(r, p.w(), FL_WATCH_WRITE, 6), 0);
+    EXPECT_TRUE(WaitFd(r, 100).empty());
+    Pipe::Close(p.fds[0]);
+    EXPECT_EQ(WaitFd(r, 5000), std::vector<uint64_t>{6});
+    EXPECT_EQ(fl_fd_write(p.w(), "x", 1), -EPIPE);
+    EXPECT_EQ(fl_reactor_unwatch_fd(r, p.w(), 6), 0);
+    fl_reactor_close(r);
+}
+
+// A read-ahead that fl_communicate started before the end was associated with the reactor's
+// port: the watch still hears of its completion.
+TEST_F(PipesWin, WatchAfterCommunicateStartedAReadAhead) {
+    Pipe p;
+    char buf[8];
+    fl_io out{p.r(), buf, sizeof buf, 0, 0, 0};
+    EXPECT_EQ(fl_communicate(nullptr, &out, nullptr, -1, 0), 0);
+    fl_reactor *r = nullptr;
+    ASSERT_EQ(fl_reactor_open(FL_REACTOR_BEST, &r), 0);
+    ASSERT_EQ(fl_reactor_watch_fd(r, p.r(), FL_WATCH_READ, 12), 0);
+    EXPECT_TRUE(WaitFd(r, 100).empty());
+    ASSERT_EQ(fl_fd_write(p.w(), "hey", 3), 3);
+    EXPECT_EQ(WaitFd(r, 5000), std::vector<uint64_t>{12});
+    EXPECT_EQ(fl_fd_read(p.r(), buf, sizeof buf), 3);
+    EXPECT_EQ(fl_reactor_unwatch_fd(r, p.r(), 12), 0);
+    fl_reactor_close(r);
+}
+
 TEST_F(PipesWin, UnwatchThenClose) {
     fl_reactor *r = nullptr;
     ASSERT_EQ(fl_reactor_open(FL_REACTOR_BEST, &r), 0);
