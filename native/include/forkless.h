@@ -36,15 +36,31 @@
  *     of its own (pgid must be 0; Windows then starts the child with CTRL+C ignored, CTRL_BREAK
  *     still reaches it). FL_SPAWN_DIE_WITH_PARENT: the job kills the tree when this
  *     process exits, however it dies (JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE). SET_UID, SET_GID,
- *     SET_GROUPS, INTO_CGROUP: ENOSYS. fl_cgroup_*, fl_communicate, fl_fd_set_nonblocking and
- *     fl_reactor_watch_fd: ENOSYS for now. fl_spawn_detached: no job of ours, DETACHED_PROCESS (no
- *     console), a group of its own, out of this process's job where that job allows breakaway.
+ *     SET_GROUPS, INTO_CGROUP: ENOSYS. fl_cgroup_*: ENOSYS. fl_spawn_detached: no job of ours,
+ *     DETACHED_PROCESS (no console), a group of its own, out of this process's job where that job
+ *     allows breakaway.
  *   - fl_process_fd is the process HANDLE (waitable). Signals: 0 checks; SIGKILL (9) and SIGTERM
  *     (15) TerminateProcess the child (exit code 128 + sig, reported FL_SIGNALED); SIGINT (2) sends
  *     CTRL_BREAK to the child's console group (only with NEW_PROCESS_GROUP, else EINVAL; the
  *     console's graceful stop, to try before the forced one); others EINVAL.
  *     fl_process_signal_group with 9/15 kills the whole job (the child's tree) with
  *     TerminateJobObject, also after the child itself has exited; ESRCH once the job is empty.
+ *   - Pipes (pipe_win.c): fl_fd_pipe gives synchronous anonymous-pipe ends, fit for any child,
+ *     that cannot be made non-blocking (fl_fd_set_nonblocking -ENOTSUP; fl_reactor_watch_fd and
+ *     fl_communicate -ENOTSUP). For a child's stdio use fl_fd_pipe_for_child(fds, child_end): this
+ *     process's end is an overlapped named-pipe end, the child's an ordinary synchronous handle.
+ *     On such an end: fl_fd_set_nonblocking works; a non-blocking read is -EAGAIN when nothing
+ *     is there, 0 at end of file; a non-blocking write copies up to 64 KiB into the end's own
+ *     buffer and returns that count while an overlapped write carries it, and -EAGAIN until that
+ *     write has completed (a 0-byte write tells: -EAGAIN still pending, 0 done); a reader gone is
+ *     -EPIPE (at the latest for the write after the one it refused). fl_fd_close of a write end
+ *     with a write pending keeps the handle open until that write completes (the bytes are not
+ *     dropped), then closes it. fl_reactor_watch_fd: one-shot as on Linux, on the reactor's
+ *     completion port (an end is associated with one reactor's port for its whole life: a watch
+ *     from another reactor is -EINVAL). fl_communicate: as on POSIX, with WaitForMultipleObjects;
+ *     its input is done once all bytes are written and the last write has completed; no -EINTR.
+ *     Close such ends only with fl_fd_close (the library keeps state by handle value).
+ *     fl_fd_set_nonblocking on a file: 0, nothing changes (as O_NONBLOCK on a regular file).
  *   - Errors: -errno mapped from GetLastError() (table in errors_win.c; unknown codes are EIO);
  *     fl_win_last_error() gives the raw Win32 code of the calling thread's last mapped failure.
  */
@@ -304,7 +320,8 @@ enum fl_reactor_backend {
     FL_REACTOR_IO_URING = 2, /* io_uring: POLL_ADD on pidfds (then waitid with rusage) and on
                                 watched descriptors */
     FL_REACTOR_IOCP = 3      /* Windows: one I/O completion port; each child's job object posts
-                                its messages there (descriptor watches: -ENOSYS for now) */
+                                its messages there, and the overlapped pipe ends of
+                                fl_fd_pipe_for_child their completions */
 };
 const char *fl_reactor_backend_name(int backend); /* "epoll", "io_uring"; "unknown" otherwise */
 
@@ -465,8 +482,17 @@ enum {
 /* Opens path; returns 0 and stores the descriptor in *out, or -errno. mode applies when a file is
  * created. */
 int fl_fd_open(const char *path, unsigned flags, int mode, fl_fd *out);
-/* pipe2(O_CLOEXEC): fds[0] reads, fds[1] writes. */
+/* pipe2(O_CLOEXEC): fds[0] reads, fds[1] writes. Windows: two synchronous anonymous-pipe ends,
+ * fit for any child, which cannot be made non-blocking (fl_fd_set_nonblocking: -ENOTSUP). */
 int fl_fd_pipe(fl_fd fds[2]);
+/* A pipe whose end child_end (0 or 1; -1: none) is for a child and whose other end(s) stay in this
+ * process, to be made non-blocking and watched. fds as fl_fd_pipe; -EINVAL for another child_end.
+ * POSIX: exactly fl_fd_pipe (any end can be made non-blocking). Windows: a named pipe with a
+ * unique name whose ends for this process are overlapped (fl_fd_set_nonblocking, EAGAIN,
+ * fl_reactor_watch_fd and fl_communicate work on them) and whose child end is an ordinary
+ * synchronous handle (a child's plain ReadFile/WriteFile on an overlapped handle is undefined).
+ * Close the ends with fl_fd_close only. */
+int fl_fd_pipe_for_child(fl_fd fds[2], int child_end);
 int fl_fd_close(fl_fd fd);
 /* Sets (on != 0) or clears O_NONBLOCK. 0 or -errno. */
 int fl_fd_set_nonblocking(fl_fd fd, int on);

@@ -62,6 +62,12 @@ int fl_fd_pipe(fl_fd fds[2]) {
     return 0;
 }
 
+int fl_fd_pipe_for_child(fl_fd fds[2], int child_end) {
+    /* Any POSIX pipe end can be made non-blocking; only Windows must know the child's end. */
+    if (fds == NULL || child_end < -1 || child_end > 1) return -EINVAL;
+    return fl_fd_pipe(fds);
+}
+
 int fl_fd_close(fl_fd fd) {
     if (fd < 0) return -EBADF;
     /* Linux releases the descriptor even when close reports EINTR: never retry. */

@@ -1,10 +1,12 @@
 /* Handles as fl_fd on Windows: files, anonymous pipes, close, read, write.
  *
  * Everything is created non-inheritable: fl_spawn passes a handle to a child only through its fd
- * map (spawn_win.c), so a handle made here never leaks into an unrelated child. Anonymous pipes
- * are synchronous and cannot be made non-blocking (PIPE_NOWAIT exists only for compatibility and
- * Microsoft says not to use it), so fl_fd_set_nonblocking answers -ENOSYS; asynchronous pipe I/O
- * on Windows needs overlapped named pipes bound to the completion port, not built yet. */
+ * map (spawn_win.c), so a handle made here never leaks into an unrelated child. fl_fd_pipe gives
+ * anonymous pipes: synchronous ends that any child can use, which cannot be made non-blocking
+ * (PIPE_NOWAIT exists only for compatibility and Microsoft says not to use it), so
+ * fl_fd_set_nonblocking answers -ENOTSUP for them. The asynchronous ends of
+ * fl_fd_pipe_for_child (overlapped named pipes) live in pipe_win.c; read, write, close and
+ * set_nonblocking hand those over to it. */
 #include <errno.h>
 #include <stdlib.h>
 
@@ -63,17 +65,27 @@ int fl_fd_pipe(fl_fd fds[2]) {
 }
 
 int fl_fd_close(fl_fd fd) {
+    /* An asynchronous end: its read-ahead ends first; with a write pending pipe_win.c closes the
+     * handle itself once that write completed. */
+    if (fl_pipe_close(fd) == 2) return 0;
     if (!CloseHandle((HANDLE)fd)) return fl_win_fail(GetLastError());
     return 0;
 }
 
 int fl_fd_set_nonblocking(fl_fd fd, int on) {
-    (void)fd;
-    (void)on;
-    return -ENOSYS;
+    int rc = fl_pipe_set_nonblocking(fd, on);
+    if (rc != -ENOENT) return rc;
+    /* Not one of ours: files never wait for a peer (as O_NONBLOCK on a regular file, nothing
+     * changes); a synchronous pipe or console cannot stop blocking. */
+    DWORD type = GetFileType((HANDLE)fd);
+    if (type == FILE_TYPE_UNKNOWN && GetLastError() != NO_ERROR) return fl_win_fail(GetLastError());
+    if (type == FILE_TYPE_DISK || !on) return 0;
+    return -ENOTSUP;
 }
 
 int64_t fl_fd_read(fl_fd fd, void *buf, size_t len) {
+    int64_t rc = fl_pipe_read(fd, buf, len);
+    if (rc != -ENOENT) return rc;
     DWORD n = 0, want = len > 0x40000000u ? 0x40000000u : (DWORD)len;
     if (!ReadFile((HANDLE)fd, buf, want, &n, NULL)) {
         DWORD e = GetLastError();
@@ -84,7 +96,13 @@ int64_t fl_fd_read(fl_fd fd, void *buf, size_t len) {
 }
 
 int64_t fl_fd_write(fl_fd fd, const void *buf, size_t len) {
+    int64_t rc = fl_pipe_write(fd, buf, len);
+    if (rc != -ENOENT) return rc;
     DWORD n = 0, want = len > 0x40000000u ? 0x40000000u : (DWORD)len;
-    if (!WriteFile((HANDLE)fd, buf, want, &n, NULL)) return fl_win_fail(GetLastError());
+    if (!WriteFile((HANDLE)fd, buf, want, &n, NULL)) {
+        DWORD e = GetLastError();
+        if (e == ERROR_NO_DATA || e == ERROR_BROKEN_PIPE) return -EPIPE; /* the reader is gone */
+        return fl_win_fail(e);
+    }
     return n;
 }

@@ -83,6 +83,29 @@ void fl_iocp_job_messages(fl_reactor *r, uint64_t counts[16]);
  * once-a-second sweep can find exits. */
 void fl_iocp_ignore_job_messages(fl_reactor *r, int on);
 
+/* pipe_win.c: the asynchronous (overlapped) pipe ends of fl_fd_pipe_for_child. The fl_fd_*
+ * functions try these first; -ENOENT means "not an asynchronous end". */
+int fl_pipe_is_async(fl_fd fd);
+int64_t fl_pipe_read(fl_fd fd, void *buf, size_t len);
+int64_t fl_pipe_write(fl_fd fd, const void *buf, size_t len);
+int fl_pipe_set_nonblocking(fl_fd fd, int on);
+/* 1 if fd was an asynchronous end (its state is gone now; the caller closes the handle), 2 if it
+ * was one with a write pending (pipe_win.c closes the handle when the write completes), else 0. */
+int fl_pipe_close(fl_fd fd);
+/* For the reactor: associates fd with port (once) and starts what makes it report direction.
+ * Either a packet with *key is already posted or will be queued by the operation's completion;
+ * or, when that operation started before the association, *wait_event is set: the caller waits
+ * for it (a thread-pool wait) and posts the packet itself. -ENOTSUP for a handle that is not an
+ * asynchronous end, -EINVAL when it is associated with another port. port_id names the reactor
+ * (never reused, unlike the port's handle value). */
+int fl_pipe_arm(fl_fd fd, int direction, HANDLE port, uint64_t port_id, uint64_t *key,
+                HANDLE *wait_event);
+/* Cancels a pending read-ahead (waiting until it ended); a pending write stays. */
+void fl_pipe_disarm(fl_fd fd);
+/* For fl_communicate: 1 if an I/O call on fd would not say EAGAIN now, 0 with *ev set to an
+ * event that is signalled when that changes (starting a read-ahead if needed), -ENOTSUP. */
+int fl_pipe_ready_or_event(fl_fd fd, HANDLE *ev);
+
 /* spawn_win.c, for the tests: forces the CREATE_SUSPENDED → AssignProcessToJobObject →
  * ResumeThread path (on != 0) as if PROC_THREAD_ATTRIBUTE_JOB_LIST were missing, or forgets the
  * probe result (on == 0) so the next spawn probes again. */

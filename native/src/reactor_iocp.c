@@ -47,6 +47,8 @@
 #define FL_MSG_RECHECK 0x100
 /* The longest a missed job message can delay a report (see the essay). */
 #define SWEEP_MS 1000
+/* pipe_win.c's keys have it; the job keys count up from 1 and never reach it. */
+#define FD_KEY_BIT (1ull << 63)
 
 typedef struct reg {
     uint64_t key, token;
@@ -56,6 +58,17 @@ typedef struct reg {
     struct reg *next;
 } reg;
 
+/* A descriptor watch (fl_reactor_watch_fd): the pipe end, its key on the port (pipe_win.c's,
+ * never reused, high bit set so it cannot meet a job's), and whether it is armed. */
+typedef struct wfd {
+    fl_fd fd;
+    uint64_t key, token;
+    int armed;
+    HANDLE port;           /* for the thread-pool callback */
+    HANDLE wait;           /* a thread-pool wait posting the packet (see pipe_win.c), or NULL */
+    struct wfd *next;
+} wfd;
+
 typedef struct ready {
     fl_reactor_event ev;
     struct ready *next;
@@ -63,14 +76,18 @@ typedef struct ready {
 
 struct fl_reactor {
     HANDLE port;
+    uint64_t id;           /* never reused: pipe_win.c tells reactors apart by it */
     SRWLOCK lock;          /* guards everything below */
     uint64_t next_key;
     reg *regs;
+    wfd *fds;
     ready *head, *tail;
     uint64_t messages[16]; /* job messages seen, by number (tests print them) */
     int ignore_job_messages; /* tests: act as if every job message were lost */
     ULONGLONG last_sweep;  /* only fl_reactor_wait's thread touches it */
 };
+
+static volatile LONG64 reactors_opened = 0;
 
 const char *fl_reactor_backend_name(int backend) {
     switch (backend) {
@@ -96,6 +113,7 @@ int fl_reactor_open(int backend, fl_reactor **out) {
     }
     InitializeSRWLock(&r->lock);
     r->next_key = 1;
+    r->id = (uint64_t)InterlockedIncrement64(&reactors_opened);
     *out = r;
     return 0;
 }
@@ -259,6 +277,33 @@ static void release_all(reg *done) {
     }
 }
 
+/* A packet of a pipe end: an operation completed, our own "ready now", or the thread-pool wait's.
+ * Reported once if its watch is armed; else stale (a cancelled read-ahead, a write nobody
+ * watched) and dropped. r->lock held. */
+static void fd_packet_locked(fl_reactor *r, uint64_t key) {
+    wfd *w = r->fds;
+    while (w != NULL && w->key != key) w = w->next;
+    if (w == NULL || !w->armed) return;
+    ready *e = calloc(1, sizeof *e);
+    if (e == NULL) {
+        /* Try again later rather than lose the report. */
+        PostQueuedCompletionStatus(r->port, 0, (ULONG_PTR)key, NULL);
+        return;
+    }
+    w->armed = 0;
+    if (w->wait != NULL) {
+        /* The callback only posts (no lock), and has run already: this does not block long. */
+        UnregisterWaitEx(w->wait, INVALID_HANDLE_VALUE);
+        w->wait = NULL;
+    }
+    e->ev.token = w->token;
+    e->ev.kind = FL_EVENT_FD;
+    e->ev.result = 0;
+    if (r->tail) r->tail->next = e;
+    else r->head = e;
+    r->tail = e;
+}
+
 int fl_reactor_wait(fl_reactor *r, fl_reactor_event *events, int max, int timeout_ms) {
     if (r == NULL || events == NULL || max <= 0) return -EINVAL;
     ULONGLONG start = GetTickCount64();
@@ -297,6 +342,10 @@ int fl_reactor_wait(fl_reactor *r, fl_reactor_event *events, int max, int timeou
                 woken = 1;
                 continue;
             }
+            if (key & FD_KEY_BIT) {
+                fd_packet_locked(r, key);
+                continue;
+            }
             reg *g = handle_locked(r, key, entries[i].dwNumberOfBytesTransferred);
             if (g != NULL) {
                 g->next = done;
@@ -317,20 +366,81 @@ int fl_reactor_wake(fl_reactor *r) {
     return post(r, 0, WAKE_KEY);
 }
 
+static VOID CALLBACK on_fd_event(PVOID ctx, BOOLEAN timed_out) {
+    (void)timed_out;
+    wfd *w = ctx;
+    PostQueuedCompletionStatus(w->port, 0, (ULONG_PTR)w->key, NULL);
+}
+
+/* Descriptor watches work on the asynchronous pipe ends of fl_fd_pipe_for_child (pipe_win.c has
+ * the strategy): the end is associated with this port at its first watch, and the completion of
+ * its read-ahead or pending write, or a packet posted at once when it is ready already, is the
+ * report. The lock order is r->lock, then the pipe's own. */
 int fl_reactor_watch_fd(fl_reactor *r, fl_fd fd, int direction, uint64_t token) {
-    (void)token;
     if (r == NULL || fd == -1 || (direction != FL_WATCH_READ && direction != FL_WATCH_WRITE)) {
         return -EINVAL;
     }
-    /* Anonymous pipes cannot join a completion port; needs overlapped named pipes (not yet). */
-    return -ENOSYS;
+    AcquireSRWLockExclusive(&r->lock);
+    wfd *w = r->fds;
+    while (w != NULL && w->fd != fd) w = w->next;
+    if (w != NULL && w->armed) {
+        ReleaseSRWLockExclusive(&r->lock);
+        return -EEXIST;
+    }
+    int created = 0;
+    if (w == NULL) {
+        w = calloc(1, sizeof *w);
+        if (w == NULL) {
+            ReleaseSRWLockExclusive(&r->lock);
+            return -ENOMEM;
+        }
+        w->fd = fd;
+        w->port = r->port;
+        created = 1;
+    }
+    HANDLE ev = NULL;
+    uint64_t key = 0;
+    int rc = fl_pipe_arm(fd, direction, r->port, r->id, &key, &ev);
+    if (rc == 0) {
+        w->key = key;
+        w->token = token;
+        w->armed = 1;
+        if (ev != NULL && !RegisterWaitForSingleObject(&w->wait, ev, on_fd_event, w, INFINITE,
+                                                       WT_EXECUTEONLYONCE)) {
+            w->wait = NULL;
+            w->armed = 0;
+            rc = fl_win_fail(GetLastError());
+        }
+    }
+    if (rc < 0 && created) {
+        free(w);
+    } else if (created) {
+        w->next = r->fds;
+        r->fds = w;
+    }
+    ReleaseSRWLockExclusive(&r->lock);
+    return rc;
 }
 
 int fl_reactor_unwatch_fd(fl_reactor *r, fl_fd fd, uint64_t token) {
-    (void)r;
-    (void)fd;
-    (void)token;
-    return 0; /* nothing is ever watched */
+    if (r == NULL) return -EINVAL;
+    AcquireSRWLockExclusive(&r->lock);
+    wfd **l = &r->fds;
+    while (*l != NULL && (*l)->fd != fd) l = &(*l)->next;
+    wfd *w = *l;
+    if (w != NULL && w->token != token) {
+        ReleaseSRWLockExclusive(&r->lock);
+        return -ENOENT;
+    }
+    if (w != NULL) *l = w->next;
+    ReleaseSRWLockExclusive(&r->lock);
+    if (w == NULL) return 0;
+    if (w->wait != NULL) UnregisterWaitEx(w->wait, INVALID_HANDLE_VALUE);
+    /* The read-ahead is cancelled and waited for, so the caller may close fd next; its packet,
+     * if any, finds no watch and is dropped. */
+    fl_pipe_disarm(fd);
+    free(w);
+    return 0;
 }
 
 void fl_reactor_close(fl_reactor *r) {
@@ -341,6 +451,12 @@ void fl_reactor_close(fl_reactor *r) {
         reg *g = r->regs;
         r->regs = g->next;
         release_reg(g);
+    }
+    while (r->fds != NULL) {
+        wfd *w = r->fds;
+        r->fds = w->next;
+        if (w->wait != NULL) UnregisterWaitEx(w->wait, INVALID_HANDLE_VALUE);
+        free(w);
     }
     while (r->head != NULL) {
         ready *e = r->head;

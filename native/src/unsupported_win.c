@@ -1,8 +1,6 @@
 /* The parts of forkless.h with no Windows backend yet, present so the library links and callers
- * get a clear -ENOSYS:
- *   - cgroups are Linux's; a Windows tree is its job object (fl_process_signal_group).
- *   - fl_communicate is a poll(2) loop over non-blocking pipes; on Windows it needs overlapped
- *     named pipes on the completion port (reactor_iocp.c), not built yet. */
+ * get a clear -ENOSYS: cgroups are Linux's; a Windows tree is its job object
+ * (fl_process_signal_group). */
 #include <errno.h>
 
 #include "internal_win.h"
@@ -33,14 +31,5 @@ int fl_cgroup_create(fl_fd parent_fd, const char *name, fl_fd *out) {
 int fl_cgroup_remove(fl_fd parent_fd, const char *name) {
     (void)parent_fd;
     (void)name;
-    return -ENOSYS;
-}
-
-int fl_communicate(fl_io *in, fl_io *out, fl_io *err, fl_fd exit_fd, int timeout_ms) {
-    (void)in;
-    (void)out;
-    (void)err;
-    (void)exit_fd;
-    (void)timeout_ms;
     return -ENOSYS;
 }

@@ -491,6 +491,27 @@ TEST_F(FdIoTest, ReadWriteAndNonBlocking) {
     EXPECT_EQ(fl_fd_write(p[0], buf, 1), -EBADF);
 }
 
+// fl_fd_pipe_for_child: on POSIX an ordinary pipe whatever end the child gets (only Windows
+// must know it); a child_end other than -1, 0, 1 is EINVAL.
+TEST_F(FdIoTest, PipeForChild) {
+    for (int child_end = -1; child_end <= 1; child_end++) {
+        int p[2];
+        ASSERT_EQ(fl_fd_pipe_for_child(p, child_end), 0);
+        EXPECT_NE(fcntl(p[0], F_GETFD) & FD_CLOEXEC, 0);
+        EXPECT_NE(fcntl(p[1], F_GETFD) & FD_CLOEXEC, 0);
+        EXPECT_EQ(fl_fd_set_nonblocking(p[0], 1), 0);
+        char c;
+        EXPECT_EQ(fl_fd_read(p[0], &c, 1), -EAGAIN);
+        EXPECT_EQ(fl_fd_write(p[1], "x", 1), 1);
+        EXPECT_EQ(fl_fd_read(p[0], &c, 1), 1);
+        close(p[0]);
+        close(p[1]);
+    }
+    int p[2];
+    EXPECT_EQ(fl_fd_pipe_for_child(p, 2), -EINVAL);
+    EXPECT_EQ(fl_fd_pipe_for_child(p, -2), -EINVAL);
+}
+
 // fl_fd_write to a pipe without a reader, in a process that does not ignore SIGPIPE: -EPIPE, the
 // process lives, nothing is left pending, and the thread's mask is as it was. A SIGPIPE that was
 // pending before the write (blocked by the caller) is not taken.

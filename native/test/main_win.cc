@@ -19,6 +19,10 @@
 //   dwp              start a grandchild "sleep" with FL_SPAWN_DIE_WITH_PARENT through the
 //                    library, print its PID and a newline, then sleep forever (until killed)
 //   write H TEXT     write TEXT to the inherited handle value H (decimal); exit 0 if all went
+//   bigout N         write N bytes of fltest::PatternByte to stdout (in 64 KiB WriteFiles)
+//   cat              copy stdin to stdout until end of file
+//   tee2             copy stdin to both stdout and stderr until end of file
+//   noread N         never read stdin; write N pattern bytes to stdout and exit 0
 //   ctrlbreak        install a console control handler that exits with 42 on CTRL_BREAK, print
 //                    "ready\n", sleep up to 20 s, then exit 1
 #include <gtest/gtest.h>
@@ -37,8 +41,7 @@ extern std::string g_self_exe;
 
 namespace {
 
-void Out(const std::string &s) {
-    HANDLE h = GetStdHandle(STD_OUTPUT_HANDLE);
+void OutTo(HANDLE h, const std::string &s) {
     const char *p = s.data();
     size_t len = s.size();
     while (len > 0) {
@@ -46,6 +49,32 @@ void Out(const std::string &s) {
         if (!WriteFile(h, p, (DWORD)len, &n, nullptr) || n == 0) ExitProcess(121);
         p += n;
         len -= n;
+    }
+}
+
+void Out(const std::string &s) {
+    OutTo(GetStdHandle(STD_OUTPUT_HANDLE), s);
+}
+
+void OutPattern(size_t total) {
+    std::string chunk;
+    for (size_t off = 0; off < total; off += chunk.size()) {
+        size_t n = total - off < 65536 ? total - off : 65536;
+        chunk.resize(n);
+        for (size_t i = 0; i < n; i++) chunk[i] = (char)fltest::PatternByte(off + i);
+        Out(chunk);
+    }
+}
+
+// Plain synchronous ReadFile on stdin, as any child does; 1 at end of file or on error.
+void Copy(bool to_stderr) {
+    HANDLE in = GetStdHandle(STD_INPUT_HANDLE);
+    static char buf[65536];
+    for (;;) {
+        DWORD n = 0;
+        if (!ReadFile(in, buf, sizeof buf, &n, nullptr) || n == 0) return;
+        Out(std::string(buf, n));
+        if (to_stderr) OutTo(GetStdHandle(STD_ERROR_HANDLE), std::string(buf, n));
     }
 }
 
@@ -133,6 +162,14 @@ int HelperMain(int argc, char **argv) {
         DWORD n = 0;
         size_t len = strlen(arg(1));
         ExitProcess(WriteFile(h, arg(1), (DWORD)len, &n, nullptr) && n == len ? 0 : 1);
+    } else if (m == "bigout") {
+        OutPattern(arg(0) ? (size_t)_strtoui64(arg(0), nullptr, 10) : 0);
+    } else if (m == "cat") {
+        Copy(false);
+    } else if (m == "tee2") {
+        Copy(true);
+    } else if (m == "noread") {
+        OutPattern(arg(0) ? (size_t)_strtoui64(arg(0), nullptr, 10) : 0);
     } else if (m == "ctrlbreak") {
         SetConsoleCtrlHandler(OnCtrl, TRUE);
         Out("ready\n");

@@ -143,6 +143,12 @@ fl_process *SpawnHelper(const std::string &mode, const std::vector<std::string> 
     return SpawnHelperPiped(mode, args, flags, nullptr);
 }
 
+std::string Pattern(size_t n, size_t from) {
+    std::string s(n, '\0');
+    for (size_t i = 0; i < n; i++) s[i] = (char)PatternByte(from + i);
+    return s;
+}
+
 bool PidAlive(DWORD pid, int timeout_ms) {
     HANDLE h = OpenProcess(SYNCHRONIZE, FALSE, pid);
     if (h == nullptr) return false;

@@ -80,6 +80,12 @@ std::vector<DWORD> LiveChildren();
 // Whether this runs under Wine (ntdll exports wine_get_version), and its version ("" if not).
 std::string WineVersion();
 
+// The byte at offset i of the helpers' test data (bigout, noread): NULs and every other value.
+inline unsigned char PatternByte(size_t i) {
+    return (unsigned char)((i * 131u) ^ (i >> 12));
+}
+std::string Pattern(size_t n, size_t from = 0);
+
 std::vector<std::string> SplitNul(const std::string &s);
 std::string Utf8(const std::wstring &w);
 std::wstring Wide(const std::string &s);
