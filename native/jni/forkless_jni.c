@@ -468,10 +468,10 @@ static jint JNICALL close1(JNIEnv *env, jclass cls, jint fd) {
     return fl_fd_close(fl_jni_fd_remove(fd));
 }
 
-static jint JNICALL pipe0(JNIEnv *env, jclass cls, jintArray fds) {
-    (void)cls;
+/* pipe0 and pipeForChild0: a new pipe's two ends as Java descriptors in fds[0..1]. */
+static jint pipe_impl(JNIEnv *env, jintArray fds, int for_child, int child_end) {
     fl_fd pair[2] = { -1, -1 };
-    int rc = fl_fd_pipe(pair);
+    int rc = for_child ? fl_fd_pipe_for_child(pair, child_end) : fl_fd_pipe(pair);
     if (rc < 0) {
         return rc;
     }
@@ -489,6 +489,16 @@ static jint JNICALL pipe0(JNIEnv *env, jclass cls, jintArray fds) {
         return rc;
     }
     return 0;
+}
+
+static jint JNICALL pipe0(JNIEnv *env, jclass cls, jintArray fds) {
+    (void)cls;
+    return pipe_impl(env, fds, 0, -1);
+}
+
+static jint JNICALL pipeForChild0(JNIEnv *env, jclass cls, jintArray fds, jint child_end) {
+    (void)cls;
+    return pipe_impl(env, fds, 1, child_end);
 }
 
 static jbyteArray to_bytes(JNIEnv *env, const char *s) {
@@ -778,6 +788,7 @@ static const JNINativeMethod methods[] = {
     METHOD(open0, "([BII)I"),
     METHOD(close1, "(I)I"),
     METHOD(pipe0, "([I)I"),
+    METHOD(pipeForChild0, "([II)I"),
     METHOD(stepName0, "(I)[B"),
     METHOD(errnoName0, "(I)[B"),
     METHOD(strerror0, "(I)[B"),

@@ -768,7 +768,7 @@ public final class Command {
                     case PIPED:
                         int[] p;
                         try {
-                            p = Native.pipe();
+                            p = Native.pipeForChild(i == 0 ? 0 : 1);
                         } catch (Native.ErrnoException e) {
                             throw failure(SpawnStep.STDIO, e.errno(), "pipe for " + STREAM_NAMES[i]);
                         }

@@ -284,6 +284,8 @@ public final class Native {
 
     private static native int pipe0(int[] fds);
 
+    private static native int pipeForChild0(int[] fds, int childEnd);
+
     private static native byte[] stepName0(int step);
 
     private static native byte[] errnoName0(int errno);
@@ -519,6 +521,24 @@ public final class Native {
     public static int[] pipe() throws ErrnoException {
         int[] fds = new int[2];
         int rc = pipe0(fds);
+        if (rc < 0) {
+            throw new ErrnoException("pipe", -rc);
+        }
+        return fds;
+    }
+
+    /**
+     * A pipe for a child's standard stream ({@code fl_fd_pipe_for_child}): end {@code childEnd}
+     * goes to the child, the other stays here, to be made non-blocking and watched. Linux: as
+     * {@link #pipe()}. Windows: this process's end is overlapped, the child's synchronous.
+     *
+     * @param childEnd 0 (the child reads: its stdin) or 1 (the child writes)
+     * @return {read end, write end}
+     * @throws ErrnoException e.g. {@code EMFILE}
+     */
+    public static int[] pipeForChild(int childEnd) throws ErrnoException {
+        int[] fds = new int[2];
+        int rc = pipeForChild0(fds, childEnd);
         if (rc < 0) {
             throw new ErrnoException("pipe", -rc);
         }
