@@ -48,6 +48,7 @@
 #include <stddef.h>
 #include <time.h>
 
+#include "communicate.h"
 #include "forkless.h"
 
 static int64_t now_ms(void) {
@@ -56,11 +57,6 @@ static int64_t now_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int live(const fl_io *io) { return io != NULL && io->fd >= 0 && !io->done; }
-
-static int valid(const fl_io *io) {
-    return !live(io) || (io->pos <= io->len && (io->buf != NULL || io->len == 0));
-}
 
 /* One write of everything left. 1 when the input became done (all written, or failed). */
 static int write_some(fl_io *in) {
@@ -78,36 +74,18 @@ static int write_some(fl_io *in) {
     return 1;
 }
 
-/* One read into the room left. FL_IO_FULL when the buffer became full; done on EOF or failure. */
-static int read_some(fl_io *io) {
-    int64_t n = fl_fd_read(io->fd, (char *)io->buf + io->pos, io->len - io->pos);
-    if (n > 0) {
-        io->pos += (size_t)n;
-        return io->pos == io->len ? FL_IO_FULL : 0;
-    }
-    if (n == -EAGAIN) return 0; /* another reader of the same pipe was quicker: poll again */
-    if (n < 0) io->err = (int)-n;
-    io->done = 1;
-    return 0;
-}
 
 int fl_communicate(fl_io *in, fl_io *out, fl_io *err, fl_fd exit_fd, int timeout_ms) {
     fl_io *outputs[2] = {out, err};
-    if (!valid(in) || !valid(out) || !valid(err)) return -EINVAL;
+    if (!fl_io_valid(in) || !fl_io_valid(out) || !fl_io_valid(err)) return -EINVAL;
 
     /* The states that need the caller before anything can move. */
-    int result = 0;
-    if (live(in) && in->pos == in->len) {
-        in->done = 1;
-        result |= FL_IO_INPUT_DONE;
-    }
-    for (int i = 0; i < 2; i++)
-        if (live(outputs[i]) && outputs[i]->pos == outputs[i]->len) result |= FL_IO_FULL;
+    int result = fl_io_entry_state(in, out, err);
     if (result != 0) return result;
 
     fl_io *streams[3] = {in, out, err};
     for (int i = 0; i < 3; i++) {
-        if (!live(streams[i])) continue;
+        if (!fl_io_live(streams[i])) continue;
         int rc = fl_fd_set_nonblocking(streams[i]->fd, 1);
         if (rc < 0) return rc;
     }
@@ -117,13 +95,13 @@ int fl_communicate(fl_io *in, fl_io *out, fl_io *err, fl_fd exit_fd, int timeout
         struct pollfd pfd[4];
         fl_io *owner[4];
         nfds_t n = 0;
-        if (live(in)) {
+        if (fl_io_live(in)) {
             pfd[n] = (struct pollfd){.fd = in->fd, .events = POLLOUT};
             owner[n++] = in;
         }
         int outputs_live = 0;
         for (int i = 0; i < 2; i++) {
-            if (!live(outputs[i])) continue;
+            if (!fl_io_live(outputs[i])) continue;
             pfd[n] = (struct pollfd){.fd = outputs[i]->fd, .events = POLLIN};
             owner[n++] = outputs[i];
             outputs_live++;
@@ -149,9 +127,9 @@ int fl_communicate(fl_io *in, fl_io *out, fl_io *err, fl_fd exit_fd, int timeout
             /* POLLHUP/POLLERR/POLLNVAL too: the read or write says what happened. */
             if (owner[k] == NULL) result |= FL_IO_EXITED;
             else if (owner[k] == in) result |= write_some(in) ? FL_IO_INPUT_DONE : 0;
-            else result |= read_some(owner[k]);
+            else result |= fl_io_read_some(owner[k]);
         }
-        if (outputs_live > 0 && !live(out) && !live(err)) result |= FL_IO_OUTPUTS_DONE;
+        if (outputs_live > 0 && !fl_io_live(out) && !fl_io_live(err)) result |= FL_IO_OUTPUTS_DONE;
         if (result != 0) return result;
         if (timeout_ms == 0) return 0;
         if (timeout_ms > 0 && now_ms() >= deadline) return 0;

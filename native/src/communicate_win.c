@@ -26,13 +26,9 @@
 #include <errno.h>
 #include <stddef.h>
 
+#include "communicate.h"
 #include "internal_win.h"
 
-static int live(const fl_io *io) { return io != NULL && io->fd >= 0 && !io->done; }
-
-static int valid(const fl_io *io) {
-    return !live(io) || (io->pos <= io->len && (io->buf != NULL || io->len == 0));
-}
 
 /* One write of everything left, or with nothing left the question whether the last write has
  * completed (a 0-byte write: 0 yes, -EAGAIN not yet). 1 when the input became done. */
@@ -49,35 +45,18 @@ static int write_some(fl_io *in) {
     return 1;
 }
 
-static int read_some(fl_io *io) {
-    int64_t n = fl_fd_read(io->fd, (char *)io->buf + io->pos, io->len - io->pos);
-    if (n > 0) {
-        io->pos += (size_t)n;
-        return io->pos == io->len ? FL_IO_FULL : 0;
-    }
-    if (n == -EAGAIN) return 0;
-    if (n < 0) io->err = (int)-n;
-    io->done = 1;
-    return 0;
-}
 
 int fl_communicate(fl_io *in, fl_io *out, fl_io *err, fl_fd exit_fd, int timeout_ms) {
-    fl_io *outputs[2] = {out, err};
-    if (!valid(in) || !valid(out) || !valid(err)) return -EINVAL;
+    if (!fl_io_valid(in) || !fl_io_valid(out) || !fl_io_valid(err)) return -EINVAL;
 
-    int result = 0;
-    if (live(in) && in->pos == in->len) {
-        in->done = 1;
-        result |= FL_IO_INPUT_DONE;
-    }
-    for (int i = 0; i < 2; i++)
-        if (live(outputs[i]) && outputs[i]->pos == outputs[i]->len) result |= FL_IO_FULL;
+    /* The states that need the caller before anything can move. */
+    int result = fl_io_entry_state(in, out, err);
     if (result != 0) return result;
-    if (!live(in) && !live(out) && !live(err) && exit_fd < 0) return FL_IO_OUTPUTS_DONE;
+    if (!fl_io_live(in) && !fl_io_live(out) && !fl_io_live(err) && exit_fd < 0) return FL_IO_OUTPUTS_DONE;
 
     fl_io *streams[3] = {in, out, err};
     for (int i = 0; i < 3; i++) {
-        if (!live(streams[i])) continue;
+        if (!fl_io_live(streams[i])) continue;
         int rc = fl_fd_set_nonblocking(streams[i]->fd, 1);
         if (rc < 0) return rc;
     }
@@ -89,7 +68,7 @@ int fl_communicate(fl_io *in, fl_io *out, fl_io *err, fl_fd exit_fd, int timeout
         int outputs_live = 0;
         for (int i = 0; i < 3; i++) {
             fl_io *s = streams[i];
-            if (!live(s)) continue;
+            if (!fl_io_live(s)) continue;
             if (s != in) outputs_live++;
             HANDLE ev = NULL;
             int rc = fl_pipe_ready_or_event(s->fd, &ev);
@@ -99,10 +78,10 @@ int fl_communicate(fl_io *in, fl_io *out, fl_io *err, fl_fd exit_fd, int timeout
             } else if (s == in) {
                 result |= write_some(in) ? FL_IO_INPUT_DONE : 0;
             } else {
-                result |= read_some(s);
+                result |= fl_io_read_some(s);
             }
         }
-        if (outputs_live > 0 && !live(out) && !live(err)) result |= FL_IO_OUTPUTS_DONE;
+        if (outputs_live > 0 && !fl_io_live(out) && !fl_io_live(err)) result |= FL_IO_OUTPUTS_DONE;
         if (exit_fd >= 0) {
             DWORD w = WaitForSingleObject((HANDLE)exit_fd, 0);
             if (w == WAIT_OBJECT_0 || w == WAIT_FAILED) result |= FL_IO_EXITED;
@@ -110,7 +89,7 @@ int fl_communicate(fl_io *in, fl_io *out, fl_io *err, fl_fd exit_fd, int timeout
         }
         if (result != 0) return result;
         if (timeout_ms == 0) return 0;
-        if (n < (DWORD)(live(in) + live(out) + live(err) + (exit_fd >= 0))) {
+        if (n < (DWORD)(fl_io_live(in) + fl_io_live(out) + fl_io_live(err) + (exit_fd >= 0))) {
             if (timeout_ms > 0 && GetTickCount64() >= deadline) return 0;
             continue; /* a stream moved without a result bit: look again before waiting */
         }
