@@ -41,7 +41,8 @@
  * the number). FL_SPAWN_NEW_PROCESS_GROUP and FL_SPAWN_NEW_SESSION give a console process group
  * of its own (CREATE_NEW_PROCESS_GROUP; pgid must be 0); FL_SPAWN_DIE_WITH_PARENT sets
  * JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE. User, group and cgroup options do not exist here: ENOSYS at
- * FL_STEP_VALIDATE.
+ * FL_STEP_VALIDATE. An overlapped pipe end of this process (fl_fd_pipe_for_child) as parent_fd:
+ * EINVAL at FL_STEP_VALIDATE (give a child the other end, or an fl_fd_pipe end).
  *
  * Alternatives not taken: _wspawnv (the C runtime quotes badly and inherits every inheritable
  * handle), ShellExecuteEx (no handle control), one job for all children (no per-tree kill, and
@@ -369,6 +370,11 @@ static int spawn(const fl_spawn_options *o, fl_process **out, int64_t *pid_out,
     for (size_t i = 0; i < o->nfds; i++) {
         if (o->fds[i].child_fd < 0 || !valid_handle(o->fds[i].parent_fd)) {
             return fail(error, FL_STEP_VALIDATE, -EBADF);
+        }
+        /* This process's overlapped end of fl_fd_pipe_for_child: a child's plain ReadFile or
+         * WriteFile on it is undefined, so it is refused rather than handed on. */
+        if (fl_pipe_is_async(o->fds[i].parent_fd)) {
+            return fail(error, FL_STEP_VALIDATE, -EINVAL);
         }
         for (size_t j = 0; j < i; j++) {
             if (o->fds[j].child_fd == o->fds[i].child_fd) {

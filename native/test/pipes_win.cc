@@ -63,6 +63,32 @@ fl_process *Spawn(const std::string &mode, const std::vector<std::string> &args,
     return p;
 }
 
+// The JVM's overlapped end must never reach a child (undefined there): refused, nothing started,
+// nothing leaked (the fixture's handle count).
+TEST_F(PipesWin, AnOverlappedEndIsRefusedAsAChildsHandle) {
+    fl_fd fds[2] = {-1, -1};
+    ASSERT_EQ(fl_fd_pipe_for_child(fds, 1), 0);  // fds[0] is ours (overlapped), fds[1] the child's
+    CStrings argv(HelperArgv("exit", {"0"}));
+    fl_spawn_options o{};
+    o.program = SelfExe().c_str();
+    o.argv = argv.get();
+    fl_fd_map map[1] = {{0, fds[0]}};
+    o.fds = map;
+    o.nfds = 1;
+    fl_process *p = nullptr;
+    fl_spawn_error e{};
+    EXPECT_EQ(fl_spawn(&o, &p, &e), -EINVAL);
+    EXPECT_EQ(e.step, FL_STEP_VALIDATE);
+    EXPECT_EQ(p, nullptr);
+    map[0] = {1, fds[1]};  // the child's end is fine
+    ASSERT_EQ(fl_spawn(&o, &p, &e), 0) << fl_step_name(e.step) << " " << fl_win_last_error();
+    fl_exit_status st{};
+    EXPECT_EQ(fl_process_wait(p, 10000, &st), 1);
+    fl_process_close(p);
+    EXPECT_EQ(fl_fd_close(fds[0]), 0);
+    EXPECT_EQ(fl_fd_close(fds[1]), 0);
+}
+
 TEST_F(PipesWin, EmptyNonBlockingReadIsEagainThenData) {
     Pipe p;
     ASSERT_EQ(fl_fd_set_nonblocking(p.r(), 1), 0);
