@@ -11,6 +11,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntSupplier;
 
 /**
  * Cgroup v2 leaves for the whole-tree kill: each child that asks for one is spawned straight into
@@ -250,24 +251,7 @@ public final class Cgroups {
          * @return true if empty
          */
         public boolean awaitEmpty(long millis) {
-            long deadline = System.nanoTime() + millis * 1_000_000L;
-            long sleep = 1;
-            for (;;) {
-                int p = populated();
-                if (p <= 0) {
-                    return p == 0;
-                }
-                if (System.nanoTime() - deadline >= 0) {
-                    return false;
-                }
-                try {
-                    Thread.sleep(sleep);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return false;
-                }
-                sleep = Math.min(10, sleep * 2);
-            }
+            return awaitUnpopulated(this::populated, millis);
         }
 
         /**
@@ -321,10 +305,12 @@ public final class Cgroups {
                             + Integer.toHexString(ThreadLocalRandom.current().nextInt() | 0x10000000);
                     int fd = Native.cgroupCreate(baseFd, name);
                     if (fd < 0) {
-                        throw new UnavailableException("cannot create the cgroup " + base.resolve(name) + ": "
-                                + Native.errnoName(-fd) + " (" + Native.strerror(-fd) + ")"
-                                + (fd == -Native.EACCES || fd == -Native.EPERM ? "; the cgroup is not"
-                                + " delegated to this user (set " + PROPERTY + " to one that is)" : ""), -fd);
+                        UnavailableException e = unavailable(base.resolve(name), fd);
+                        if (fd == -Native.EACCES || fd == -Native.EPERM) {
+                            e = new UnavailableException(e.getMessage() + "; the cgroup is not delegated to"
+                                    + " this user (set " + PROPERTY + " to one that is)", -fd);
+                        }
+                        throw e;
                     }
                     jvmDirFd = fd;
                     jvmDir = base.resolve(name);
@@ -498,6 +484,32 @@ public final class Cgroups {
         }
     }
 
+    /**
+     * Polls populated (1, 0 or -errno) until it is no longer 1, sleeping 1 ms, then up to 10 ms,
+     * between looks. True if it became 0; false on an error, the timeout, or an interrupt (whose
+     * status is set again).
+     */
+    private static boolean awaitUnpopulated(IntSupplier populated, long millis) {
+        long deadline = System.nanoTime() + millis * 1_000_000L;
+        long sleep = 1;
+        for (;;) {
+            int p = populated.getAsInt();
+            if (p <= 0) {
+                return p == 0;
+            }
+            if (System.nanoTime() - deadline >= 0) {
+                return false;
+            }
+            try {
+                Thread.sleep(sleep);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return false;
+            }
+            sleep = Math.min(10, sleep * 2);
+        }
+    }
+
     /** Kills the die directory's leaves, then removes what is empty, this JVM's directory last. */
     private static void atShutdown() {
         int die;
@@ -505,10 +517,7 @@ public final class Cgroups {
             die = dieDirFd;
         }
         if (die >= 0 && Native.cgroupSignal(die, Native.SIGKILL) == 0) {
-            long deadline = System.nanoTime() + 1_000_000_000L;
-            while (Native.cgroupPopulated(die) == 1 && System.nanoTime() - deadline < 0) {
-                Thread.onSpinWait();
-            }
+            awaitUnpopulated(() -> Native.cgroupPopulated(die), 1000);
         }
         for (Leaf leaf : LEAVES) {
             leaf.remove();
