@@ -1073,10 +1073,10 @@ public final class Command {
         return failure(step, -rc, what);
     }
 
-    private ProcessStartException failure(SpawnStep step, int errno, String what) {
+    ProcessStartException failure(SpawnStep step, int errno, String what) {
         Path shown = (directory == null ? Path.of("") : directory).toAbsolutePath();
-        return new ProcessStartException(program, shown, step, errno, Native.errnoName(errno), what,
-                Native.strerror(errno));
+        return new ProcessStartException(program, shown, directory != null, step, errno,
+                Native.errnoName(errno), what, Native.strerror(errno));
     }
 
     /**
