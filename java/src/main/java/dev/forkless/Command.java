@@ -48,7 +48,9 @@ import java.util.concurrent.CompletableFuture;
  *       {@code PATH}, means the child's working directory, against which relative entries are
  *       taken too; a file that exists but cannot be executed is reported as {@code EACCES} only
  *       if nothing better is found; a file the kernel cannot execute directly is run with
- *       {@code /bin/sh};</li>
+ *       {@code /bin/sh}. On Windows the same {@code PATH} is chosen, then the system and Windows
+ *       directories are searched, never the current directory, and {@code .exe} is added to a
+ *       name without an extension;</li>
  *   <li>{@code argv[0]} is the program as given;</li>
  *   <li>the working directory and the environment are this JVM's;</li>
  *   <li>stdin, stdout and stderr are {@linkplain Stdio#inherit() inherited};</li>
