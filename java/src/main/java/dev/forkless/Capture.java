@@ -285,7 +285,7 @@ final class Capture {
                     end.unclaim("outputAsync()");
                 }
             }
-            throw new UncheckedIOException(new IOException(e.getMessage(), e));
+            throw new UncheckedIOException(e.toPublic(null));
         }
         // Asked for here, while the child is surely open: it may be closed before start runs.
         CompletableFuture<ExitStatus> exit = child.onExit(Runnable::run);
@@ -417,7 +417,7 @@ final class Capture {
                 tokens[i] = reactor.watchFd(raw[i], i == 0 ? Native.WATCH_WRITE : Native.WATCH_READ,
                         () -> turn(i)); // the token stays: unwatch names the latest watch
             } catch (Native.ErrnoException e) {
-                fail(new UncheckedIOException(new IOException(ends[i].name() + ": " + e.getMessage(), e)));
+                fail(new UncheckedIOException(e.toPublic(ends[i].name())));
             }
         }
 

@@ -441,7 +441,7 @@ public final class Child implements AutoCloseable {
             if (rc == -Native.ESRCH) {
                 return false;
             }
-            throw new UncheckedIOException(new Native.ErrnoException(
+            throw new UncheckedIOException(Native.ioException(
                     "kill(" + signal.signalName() + ") of child " + pid + " (" + program + ")", -rc));
         } catch (IllegalStateException released) {
             ensureOpen(); // closed meanwhile: say so in this class's words
@@ -496,7 +496,7 @@ public final class Child implements AutoCloseable {
                     return rc == 1;
                 }
                 ensureOpen(); // -EBADF: closed meanwhile
-                throw new UncheckedIOException(new Native.ErrnoException("killTree(" + signal.signalName()
+                throw new UncheckedIOException(Native.ioException("killTree(" + signal.signalName()
                         + ") of child " + pid + " (" + program + ") through the cgroup " + leaf, -rc));
             }
             int rc = process.signalGroup(signal.number());
@@ -511,7 +511,7 @@ public final class Child implements AutoCloseable {
                         + " nor a process group of its own: spawn it with Command.treeKill(...),"
                         + " newProcessGroup() or newSession()");
             }
-            throw new UncheckedIOException(new Native.ErrnoException(
+            throw new UncheckedIOException(Native.ioException(
                     "killTree(" + signal.signalName() + ") of child " + pid + " (" + program + ")", -rc));
         } finally {
             Reference.reachabilityFence(this);
@@ -547,7 +547,7 @@ public final class Child implements AutoCloseable {
                 return Optional.empty();
             }
             if (rc < 0) {
-                throw new UncheckedIOException(new Native.ErrnoException(
+                throw new UncheckedIOException(Native.ioException(
                         "statistics of child " + pid + " (" + program + ")", -rc));
             }
             return Optional.of(new ProcessStats((char) v[0], (int) v[1], Duration.ofNanos(v[2] * 1000),

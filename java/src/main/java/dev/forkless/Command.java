@@ -40,10 +40,17 @@ import java.util.concurrent.CompletableFuture;
  *
  * <p>Defaults, for a command made by {@link #of(String, String...)}:
  * <ul>
- *   <li>the program is searched in {@code PATH} when its name has no '/' (like {@code execvp}: the
- *       {@code PATH} of the child's environment, else {@code /bin:/usr/bin}; a file that exists
- *       but cannot be executed is reported as {@code EACCES} only if nothing better is found; a
- *       file the kernel cannot execute directly is run with {@code /bin/sh});</li>
+ *   <li>the program is searched in {@code PATH} when its name has no '/', like {@code execvp},
+ *       but in this JVM before the child starts. Which {@code PATH}: the child's, when its
+ *       environment has one (inherited, or set with {@link #env}); else, after
+ *       {@link #envRemove envRemove("PATH")} or {@link #envClear()}, this JVM's own; else, when
+ *       this JVM has none either, {@code /bin:/usr/bin}. An empty entry, like an empty
+ *       {@code PATH}, means the child's working directory, against which relative entries are
+ *       taken too; a file that exists but cannot be executed is reported as {@code EACCES} only
+ *       if nothing better is found; a file the kernel cannot execute directly is run with
+ *       {@code /bin/sh}. On Windows the same {@code PATH} is chosen, then the system and Windows
+ *       directories are searched, never the current directory, and {@code .exe} is added to a
+ *       name without an extension;</li>
  *   <li>{@code argv[0]} is the program as given;</li>
  *   <li>the working directory and the environment are this JVM's;</li>
  *   <li>stdin, stdout and stderr are {@linkplain Stdio#inherit() inherited};</li>
@@ -265,8 +272,9 @@ public final class Command {
     /**
      * Starts the child with an empty environment: nothing is inherited, and variables set earlier
      * on this command are dropped. Variables set afterwards with {@link #env} are the child's whole
-     * environment. Note that without {@code PATH} a program name is searched in
-     * {@code /bin:/usr/bin}.
+     * environment. Without a {@code PATH} set here, a program name is still searched in this
+     * JVM's {@code PATH} (in {@code /bin:/usr/bin} only when this JVM has none): set
+     * {@code env("PATH", ...)} to choose the directories.
      *
      * @return a new command
      */
@@ -1073,10 +1081,10 @@ public final class Command {
         return failure(step, -rc, what);
     }
 
-    private ProcessStartException failure(SpawnStep step, int errno, String what) {
+    ProcessStartException failure(SpawnStep step, int errno, String what) {
         Path shown = (directory == null ? Path.of("") : directory).toAbsolutePath();
-        return new ProcessStartException(program, shown, step, errno, Native.errnoName(errno), what,
-                Native.strerror(errno));
+        return new ProcessStartException(program, shown, directory != null, step, errno,
+                Native.errnoName(errno), what, Native.strerror(errno));
     }
 
     /**

@@ -66,7 +66,7 @@ final class LineReader {
             reactor = Reactor.get();
         } catch (Native.ErrnoException e) {
             end.unclaim(who);
-            throw new UncheckedIOException(new IOException(e.getMessage(), e));
+            throw new UncheckedIOException(e.toPublic(null));
         }
         LineReader r = new LineReader(end, reactor, charset, executor, consumer);
         r.raw = end.fd().borrow();
@@ -82,7 +82,7 @@ final class LineReader {
         try {
             token = reactor.watchFd(raw, Native.WATCH_READ, this::readable);
         } catch (Native.ErrnoException e) {
-            finish(new UncheckedIOException(new IOException(end.name() + ": " + e.getMessage(), e)));
+            finish(new UncheckedIOException(e.toPublic(end.name())));
         }
     }
 

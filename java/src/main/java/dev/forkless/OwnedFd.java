@@ -28,7 +28,9 @@ import java.util.Objects;
  *       spawning with this descriptor ({@link Stdio#fd(OwnedFd)}) holds it open until the spawn
  *       has finished, so closing from another thread can never make a child inherit a reused
  *       number.</li>
- *   <li>{@link #release()}: gives the raw number to the caller, who closes it from then on.</li>
+ *   <li>{@link #release()}: gives the raw number to the caller, who closes it from then on.
+ *       Like {@code close()}, it respects the spawns using the descriptor: it waits for them to
+ *       finish, and no new spawn can take the descriptor meanwhile.</li>
  * </ul>
  * If neither happens and the object becomes unreachable, a cleanup action closes the descriptor
  * (run by the reactor thread, within about a second after the garbage collector finds it).
@@ -77,6 +79,12 @@ public final class OwnedFd implements AutoCloseable {
         private int fd;            // -1 once closed or released
         private int borrows;       // spawns in progress that use fd
         private boolean closeLater; // close() was called while borrowed
+        private boolean releasing;  // release() is waiting for the borrows to end
+
+        /** Whether ownership is over or ending: no new borrow, no raw number handed out. */
+        boolean ending() {
+            return fd < 0 || closeLater || releasing;
+        }
 
         State(int fd) {
             this.fd = fd;
@@ -87,6 +95,9 @@ public final class OwnedFd implements AutoCloseable {
         public void run() {
             int toClose;
             synchronized (this) {
+                if (releasing) {
+                    return; // release() began first: the number is its caller's
+                }
                 if (borrows > 0) {
                     closeLater = true;
                     return;
@@ -201,12 +212,18 @@ public final class OwnedFd implements AutoCloseable {
      * Creates a pipe; both ends are close-on-exec.
      *
      * @return the two ends, each owned separately
-     * @throws IOException if the pipe cannot be created (e.g. {@code Too many open files (EMFILE)})
+     * @throws IOException if the pipe cannot be created, with a message such as
+     *     {@code "pipe: Too many open files (EMFILE)"}
      * @throws UnsatisfiedLinkError if the native library cannot be loaded
      */
     public static Pipe pipe() throws IOException {
         NativeLoader.ensureLoaded();
-        int[] fds = Native.pipe();
+        int[] fds;
+        try {
+            fds = Native.pipe();
+        } catch (Native.ErrnoException e) {
+            throw e.toPublic(null);
+        }
         return new Pipe(new OwnedFd(fds[0]), new OwnedFd(fds[1]));
     }
 
@@ -219,7 +236,7 @@ public final class OwnedFd implements AutoCloseable {
      */
     public int rawFd() {
         synchronized (state) {
-            if (state.fd < 0 || state.closeLater) {
+            if (state.ending()) {
                 throw new IllegalStateException("the descriptor is closed");
             }
             return state.fd;
@@ -233,7 +250,7 @@ public final class OwnedFd implements AutoCloseable {
      */
     public boolean isOpen() {
         synchronized (state) {
-            return state.fd >= 0 && !state.closeLater;
+            return !state.ending();
         }
     }
 
@@ -241,17 +258,36 @@ public final class OwnedFd implements AutoCloseable {
      * Gives up ownership: the caller gets the number and must close it; this object no longer
      * closes anything.
      *
+     * <p>A spawn that is using the descriptor ({@link Stdio#fd(OwnedFd)}) holds it: release waits
+     * until every such spawn has finished (each takes microseconds to milliseconds), so the caller
+     * cannot close the number while a child is being given it. From the moment release begins
+     * this object counts as closed: {@link #isOpen()} is false, {@link #rawFd()} fails, a spawn
+     * that wants it fails with {@link IllegalStateException}, and a {@link #close()} meanwhile does
+     * nothing. The wait is not interruptible; an interrupt that arrives during it stays set.
+     *
      * @return the descriptor number
-     * @throws IllegalStateException if already closed or released
+     * @throws IllegalStateException if already closed or released, or being released
      */
     public int release() {
         int fd;
+        boolean interrupted = false;
         synchronized (state) {
-            if (state.fd < 0 || state.closeLater) {
+            if (state.ending()) {
                 throw new IllegalStateException("the descriptor is closed");
+            }
+            state.releasing = true;
+            while (state.borrows > 0) {
+                try {
+                    state.wait(); // unborrow() notifies when the last borrow ends
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
             }
             fd = state.fd;
             state.fd = -1;
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
         cleanable.clean(); // deregisters; the action finds nothing left to close
         return fd;
@@ -274,7 +310,7 @@ public final class OwnedFd implements AutoCloseable {
      */
     int borrow() {
         synchronized (state) {
-            if (state.fd < 0 || state.closeLater) {
+            if (state.ending()) {
                 return -1;
             }
             state.borrows++;
@@ -287,6 +323,9 @@ public final class OwnedFd implements AutoCloseable {
         synchronized (state) {
             state.borrows--;
             closeNow = state.borrows == 0 && state.closeLater;
+            if (state.borrows == 0 && state.releasing) {
+                state.notifyAll();
+            }
         }
         if (closeNow) {
             state.run();
@@ -299,7 +338,7 @@ public final class OwnedFd implements AutoCloseable {
     @Override
     public String toString() {
         synchronized (state) {
-            return state.fd >= 0 && !state.closeLater ? "OwnedFd[" + state.fd + "]" : "OwnedFd[closed]";
+            return !state.ending() ? "OwnedFd[" + state.fd + "]" : "OwnedFd[closed]";
         }
     }
 }

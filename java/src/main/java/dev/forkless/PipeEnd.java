@@ -6,6 +6,7 @@ import dev.forkless.internal.Reactor;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
+import java.nio.ReadOnlyBufferException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
@@ -146,8 +147,15 @@ final class PipeEnd implements AutoCloseable {
         }
     }
 
-    /** As {@link #read(byte[], int, int)}, into a buffer: at least one byte, or -1. */
+    /**
+     * As {@link #read(byte[], int, int)}, into a buffer: at least one byte, or -1. A read-only
+     * buffer is refused before anything is read (a direct one would otherwise be written through
+     * its address), even with nothing remaining.
+     */
     int read(ByteBuffer dst) throws IOException {
+        if (dst.isReadOnly()) {
+            throw new ReadOnlyBufferException();
+        }
         if (!dst.hasRemaining()) {
             return 0;
         }
@@ -278,7 +286,7 @@ final class PipeEnd implements AutoCloseable {
         try {
             reactor = Reactor.get();
         } catch (Native.ErrnoException e) {
-            throw new IOException(name + ": " + e.getMessage(), e);
+            throw e.toPublic(name);
         }
         Thread me = Thread.currentThread();
         AtomicBoolean ready = new AtomicBoolean();
@@ -289,7 +297,7 @@ final class PipeEnd implements AutoCloseable {
                 LockSupport.unpark(me);
             });
         } catch (Native.ErrnoException e) {
-            throw new IOException(name + ": " + e.getMessage(), e);
+            throw e.toPublic(name);
         }
         parked = me;
         try {

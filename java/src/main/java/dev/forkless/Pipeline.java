@@ -1,7 +1,7 @@
 package dev.forkless;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
+import dev.forkless.internal.Native;
+
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -84,8 +84,10 @@ public final class Pipeline {
      * when the one before it exits, and {@code SIGPIPE} when the one after it has exited).
      *
      * @return the running pipeline
-     * @throws ProcessStartException if a stage cannot be started: the stages started before it are
-     *     killed and reaped, no pipe is left open, and the exception names the failing program
+     * @throws ProcessStartException if a stage cannot be started, or the pipe to the next stage
+     *     cannot be created (step {@link SpawnStep#STDIO}, e.g. {@code EMFILE}): the stages started
+     *     before it are killed and reaped, no pipe is left open, and the exception names the
+     *     failing program
      */
     public Running spawn() throws ProcessStartException {
         List<Child> children = new ArrayList<>(stages.size());
@@ -100,12 +102,14 @@ public final class Pipeline {
                         c = c.stdin(Stdio.fd(upstream));
                     }
                     if (i < stages.size() - 1) {
+                        int[] fds;
                         try {
-                            pipe = OwnedFd.pipe();
-                        } catch (IOException e) {
-                            throw new UncheckedIOException("pipeline stage " + (i + 1) + " (" + c.program()
-                                    + "): " + e.getMessage(), e);
+                            fds = Native.pipe();
+                        } catch (Native.ErrnoException e) {
+                            throw c.failure(SpawnStep.STDIO, e.errno(), "pipe to stage " + (i + 2) + " ("
+                                    + stages.get(i + 1).program() + ")");
                         }
+                        pipe = new OwnedFd.Pipe(OwnedFd.adopt(fds[0]), OwnedFd.adopt(fds[1]));
                         c = c.stdout(Stdio.fd(pipe.writer()));
                     }
                     children.add(c.spawn());

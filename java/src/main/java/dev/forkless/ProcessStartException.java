@@ -8,14 +8,20 @@ import java.util.Objects;
  * A child could not be started. Nothing is left behind when this is thrown: no process, no zombie,
  * no descriptor that Forkless opened.
  *
- * <p>The message names the program, the directory it was to run in, the step that failed and the
- * error, for example:
+ * <p>The message begins as the JDK's {@code ProcessBuilder.start()} failure does, so that code
+ * which parses {@code "error=<n>, "} out of it (zt-exec's {@code ProcessInitException}, log
+ * scrapers) reads the same number, then names the error and the step that failed:
  * <pre>
- * cannot run 'gcc' in /src: execve: No such file or directory (ENOENT)
- * cannot run 'gcc' in /src: not found in PATH: No such file or directory (ENOENT)
- * cannot run 'make' in /no/such/dir: chdir: No such file or directory (ENOENT)
- * cannot run 'cat' in /src: open stdout /ro/out.txt: Permission denied (EACCES)
+ * Cannot run program "gcc": error=2, No such file or directory (ENOENT); step: not found in PATH
+ * Cannot run program "gcc" (in directory "/src"): error=2, No such file or directory (ENOENT); step: execve
+ * Cannot run program "./build.sh": error=13, Permission denied (EACCES); step: execve
+ * Cannot run program "make" (in directory "/no/such/dir"): error=2, No such file or directory (ENOENT); step: chdir
+ * Cannot run program "cat": error=13, Permission denied (EACCES); step: open stdout /ro/out.txt
  * </pre>
+ * As in the JDK's message, the directory appears only when {@link Command#directory} set one;
+ * {@link #directory()} always has it. The number is the one the native core reported, as
+ * {@link #errno()} returns it; {@link #errnoName()} and {@link #step()} give the rest without
+ * parsing.
  */
 public final class ProcessStartException extends IOException {
     private static final long serialVersionUID = 1L;
@@ -37,22 +43,36 @@ public final class ProcessStartException extends IOException {
      * @param program the program as given to {@link Command#of}
      * @param directory the directory the child was to start in (the inherited one when none was
      *     set)
+     * @param directorySet whether the command set the directory; only then does the message name it
      * @param step the step that failed
-     * @param errno the positive errno value
+     * @param errno the positive errno value, as the native core reported it
      * @param errnoName the symbolic name, e.g. {@code "ENOENT"}
      * @param what the step as the message says it, e.g. {@code "execve"} or
      *     {@code "not found in PATH"}
      * @param description the error's description, e.g. {@code "No such file or directory"}
      */
-    ProcessStartException(String program, Path directory, SpawnStep step, int errno,
-                                    String errnoName, String what, String description) {
-        super("cannot run '" + program + "' in " + directory + ": " + what + ": " + description
-                + " (" + errnoName + ")");
+    ProcessStartException(String program, Path directory, boolean directorySet, SpawnStep step,
+                          int errno, String errnoName, String what, String description) {
+        super(message(program, directorySet ? directory : null, errno, errnoName, what, description));
         this.program = Objects.requireNonNull(program, "program");
         this.directory = Objects.requireNonNull(directory, "directory");
         this.step = Objects.requireNonNull(step, "step");
         this.errno = errno;
         this.errnoName = Objects.requireNonNull(errnoName, "errnoName");
+    }
+
+    // The JDK's shape up to the description: zt-exec finds the last " error=" and reads the number
+    // up to the next ", ". The step detail comes last; only a file name in it that itself holds
+    // " error=" could mislead such a parser.
+    private static String message(String program, Path directory, int errno, String errnoName,
+                                  String what, String description) {
+        StringBuilder sb = new StringBuilder("Cannot run program \"").append(program).append('"');
+        if (directory != null) {
+            sb.append(" (in directory \"").append(directory).append("\")");
+        }
+        sb.append(": error=").append(errno).append(", ").append(description);
+        sb.append(" (").append(errnoName).append("); step: ").append(what);
+        return sb.toString();
     }
 
     /**
@@ -85,9 +105,10 @@ public final class ProcessStartException extends IOException {
     }
 
     /**
-     * The operating system's error number (Linux numbering).
+     * The operating system's error number, as the native core reported it (the number in the
+     * message's {@code "error=<n>"}).
      *
-     * @return a positive errno value, e.g. 2
+     * @return a positive errno value, e.g. 2 for {@code ENOENT} on Linux
      */
     public int errno() {
         return errno;

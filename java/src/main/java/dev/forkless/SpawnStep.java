@@ -8,7 +8,11 @@ package dev.forkless;
 public enum SpawnStep {
     /** Options rejected before anything was created. */
     VALIDATE("validate", 1),
-    /** Opening a file or {@code /dev/null} that {@link Stdio} asked for, in this JVM. */
+    /**
+     * In this JVM, before the child exists: opening a file or {@code /dev/null} that {@link Stdio}
+     * asked for, or creating a pipe ({@link Stdio#piped()}, the pipes between the stages of a
+     * {@link Pipeline}), e.g. {@code EMFILE}.
+     */
     STDIO("open", -1),
     /** The PATH search for a program name without a '/'. */
     RESOLVE("resolve", 2),

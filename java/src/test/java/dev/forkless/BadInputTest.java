@@ -1,6 +1,7 @@
 package dev.forkless;
 
 import org.junit.jupiter.api.Test;
+import org.zeroturnaround.exec.ProcessInitException;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -13,6 +14,8 @@ import java.util.stream.Collectors;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -70,8 +73,8 @@ class BadInputTest {
     @Test
     void missingProgramWithAPath() {
         ProcessStartException e = startFails(Command.of("/nonexistent/gcc", "-c"));
-        assertEquals("cannot run '/nonexistent/gcc' in " + CWD + ": execve: No such file or directory (ENOENT)",
-                e.getMessage());
+        assertEquals("Cannot run program \"/nonexistent/gcc\": error=2, No such file or directory (ENOENT);"
+                + " step: execve", e.getMessage());
         assertEquals("/nonexistent/gcc", e.program());
         assertEquals(CWD, e.directory());
         assertEquals(SpawnStep.EXEC, e.step());
@@ -81,10 +84,52 @@ class BadInputTest {
     }
 
     @Test
+    void missingProgramMessageHasTheJdkShapeWithAndWithoutADirectory() {
+        // As ProcessBuilder.start() words it (the directory only when one was set), then the name
+        // and the step; errno() is the number in "error=".
+        ProcessStartException e = startFails(Command.of("forkless-no-such-program", "-c"));
+        assertEquals("Cannot run program \"forkless-no-such-program\": error=2, No such file or directory"
+                + " (ENOENT); step: not found in PATH", e.getMessage());
+        assertEquals(2, e.errno());
+        assertEquals("ENOENT", e.errnoName());
+        assertEquals(CWD, e.directory(), "directory() names the inherited directory all the same");
+
+        e = startFails(Command.of("forkless-no-such-program").directory(tmp));
+        assertEquals("Cannot run program \"forkless-no-such-program\" (in directory \"" + tmp
+                + "\"): error=2, No such file or directory (ENOENT); step: not found in PATH", e.getMessage());
+        assertEquals(tmp, e.directory());
+
+        // A relative directory is shown made absolute, as directory() returns it.
+        e = startFails(Command.of("/nonexistent/gcc").directory(Path.of(".")));
+        assertEquals("Cannot run program \"/nonexistent/gcc\" (in directory \"" + CWD.resolve(".")
+                + "\"): error=2, No such file or directory (ENOENT); step: execve", e.getMessage());
+    }
+
+    @Test
+    void ztExecReadsTheErrorCodeFromTheMessage() {
+        // zt-exec turns the JDK's start failure into its ProcessInitException by parsing
+        // " error=<n>, " out of the message; ours must give it the same number.
+        ProcessStartException e = startFails(Command.of("forkless-no-such-program").directory(tmp));
+        ProcessInitException zt = ProcessInitException.newInstance("Could not execute [x]", e);
+        assertNotNull(zt, "zt-exec found no error code in: " + e.getMessage());
+        assertEquals(2, zt.getErrorCode());
+        assertEquals(e.errno(), zt.getErrorCode());
+        assertEquals("Could not execute [x] Error=2, No such file or directory (ENOENT); step: not found in PATH",
+                zt.getMessage());
+        assertSame(e, zt.getCause());
+
+        e = startFails(Command.of("/bin/true").directory(tmp.resolve("missing")));
+        assertEquals(2, ProcessInitException.newInstance("x", e).getErrorCode()); // chdir
+        e = startFails(Command.of(tmp.toString())); // a directory: execve says EACCES
+        assertEquals(13, ProcessInitException.newInstance("x", e).getErrorCode());
+        assertEquals("EACCES", e.errnoName());
+    }
+
+    @Test
     void programNotFoundInPath() {
         ProcessStartException e = startFails(Command.of("forkless-no-such-program").directory(tmp));
-        assertEquals("cannot run 'forkless-no-such-program' in " + tmp
-                + ": not found in PATH: No such file or directory (ENOENT)", e.getMessage());
+        assertEquals("Cannot run program \"forkless-no-such-program\" (in directory \"" + tmp
+                + "\"): error=2, No such file or directory (ENOENT); step: not found in PATH", e.getMessage());
         assertEquals(SpawnStep.RESOLVE, e.step());
         assertEquals("ENOENT", e.errnoName());
         assertEquals(tmp, e.directory());
@@ -96,13 +141,14 @@ class BadInputTest {
         Files.writeString(script, "#!/bin/sh\nexit 0\n");
         Files.setPosixFilePermissions(script, PosixFilePermissions.fromString("rw-r--r--"));
         ProcessStartException e = startFails(Command.of(script.toString()));
-        assertEquals("cannot run '" + script + "' in " + CWD + ": execve: Permission denied (EACCES)", e.getMessage());
+        assertEquals("Cannot run program \"" + script + "\": error=13, Permission denied (EACCES); step: execve",
+                e.getMessage());
         assertEquals(SpawnStep.EXEC, e.step());
         assertEquals(13, e.errno());
 
         // Found in PATH but not executable: the search goes on, and EACCES is what it reports.
         e = startFails(Command.of("not-executable").env("PATH", tmp.toString()));
-        assertEquals("cannot run 'not-executable' in " + CWD + ": PATH search: Permission denied (EACCES)",
+        assertEquals("Cannot run program \"not-executable\": error=13, Permission denied (EACCES); step: PATH search",
                 e.getMessage());
         assertEquals(SpawnStep.RESOLVE, e.step());
 
@@ -116,8 +162,8 @@ class BadInputTest {
     void missingDirectory() {
         Path missing = tmp.resolve("no-such-dir");
         ProcessStartException e = startFails(Command.of("/bin/true").directory(missing));
-        assertEquals("cannot run '/bin/true' in " + missing + ": chdir: No such file or directory (ENOENT)",
-                e.getMessage());
+        assertEquals("Cannot run program \"/bin/true\" (in directory \"" + missing
+                + "\"): error=2, No such file or directory (ENOENT); step: chdir", e.getMessage());
         assertEquals(SpawnStep.CHDIR, e.step());
         assertEquals(missing, e.directory());
     }
@@ -126,22 +172,23 @@ class BadInputTest {
     void directoryIsAFile() throws Exception {
         Path file = Files.writeString(tmp.resolve("file"), "x");
         ProcessStartException e = startFails(Command.of("/bin/true").directory(file));
-        assertEquals("cannot run '/bin/true' in " + file + ": chdir: Not a directory (ENOTDIR)", e.getMessage());
+        assertEquals("Cannot run program \"/bin/true\" (in directory \"" + file
+                + "\"): error=20, Not a directory (ENOTDIR); step: chdir", e.getMessage());
     }
 
     @Test
     void stdioFileThatCannotBeOpened() {
         Path bad = tmp.resolve("no-such-dir").resolve("out.txt");
         ProcessStartException e = startFails(Command.of("/bin/true").stdout(Stdio.file(bad)));
-        assertEquals("cannot run '/bin/true' in " + CWD + ": open stdout " + bad
-                + ": No such file or directory (ENOENT)", e.getMessage());
+        assertEquals("Cannot run program \"/bin/true\": error=2, No such file or directory (ENOENT); step: open stdout "
+                + bad, e.getMessage());
         assertEquals(SpawnStep.STDIO, e.step());
         // A later stream failing must close the earlier ones (the leak check verifies it).
         e = startFails(Command.of("/bin/true").stdin(Stdio.nul()).stdout(Stdio.file(tmp.resolve("ok")))
                 .stderr(Stdio.append(bad)));
-        assertTrue(e.getMessage().contains(": open stderr " + bad + ": "), e.getMessage());
+        assertTrue(e.getMessage().endsWith("; step: open stderr " + bad), e.getMessage());
         e = startFails(Command.of("/bin/cat").stdin(Stdio.read(bad)));
-        assertTrue(e.getMessage().contains(": open stdin " + bad + ": "), e.getMessage());
+        assertTrue(e.getMessage().endsWith("; step: open stdin " + bad), e.getMessage());
     }
 
     @Test

@@ -13,6 +13,7 @@ import java.util.Collections;
 import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -117,16 +118,16 @@ class EmfileTest {
         assertEquals("EMFILE", e.errnoName());
         assertEquals(24, e.errno());
         assertEquals(SpawnStep.STDIO, e.step());
-        assertEquals("cannot run '/bin/true' in " + Path.of("").toAbsolutePath()
-                + ": open stdin /dev/null: Too many open files (EMFILE)", e.getMessage());
+        assertEquals("Cannot run program \"/bin/true\": error=24, Too many open files (EMFILE);"
+                + " step: open stdin /dev/null", e.getMessage());
 
         e = (ProcessStartException) failFile;
-        assertEquals("cannot run '/bin/true' in " + Path.of("").toAbsolutePath()
-                + ": open stdout " + out + ": Too many open files (EMFILE)", e.getMessage());
+        assertEquals("Cannot run program \"/bin/true\": error=24, Too many open files (EMFILE);"
+                + " step: open stdout " + out, e.getMessage());
 
         e = (ProcessStartException) failPlain;
         assertEquals("EMFILE", e.errnoName());
-        assertTrue(e.getMessage().endsWith(": Too many open files (EMFILE)"), e.getMessage());
+        assertTrue(e.getMessage().contains(": error=24, Too many open files (EMFILE); step: "), e.getMessage());
 
         e = (ProcessStartException) failWithOneFree;
         assertEquals("EMFILE", e.errnoName(), e.getMessage());
@@ -136,6 +137,103 @@ class EmfileTest {
         assertTrue(secondReopen instanceof IOException, "more than one slot was free: " + secondReopen);
         assertTrue(plainWithOneFree instanceof ExitStatus && ((ExitStatus) plainWithOneFree).success(),
                 String.valueOf(plainWithOneFree));
+    }
+
+    @Test
+    void pipeAndPipelineFailWithEmfileAsPublicTypes() throws Exception {
+        long original = softLimit();
+        Command first = Command.of("/bin/true");
+        Command second = Command.of("/bin/cat");
+        Command third = Command.of("/bin/cat");
+        Pipeline pipeline = Pipeline.of(first, second, third);
+        // Warm up every path used below, so no class needs loading while descriptors are exhausted.
+        try (Pipeline.Running p = pipeline.spawn()) {
+            assertTrue(p.waitFor().success());
+        }
+        OwnedFd.pipe().close();
+        assertTrue(attempt(Command.of("/nonexistent")) instanceof ProcessStartException);
+        List<OwnedFd> fillers = new ArrayList<>();
+        List<Object> pipelines = new ArrayList<>();
+        Object pipeNoneFree;
+        Object pipelineNoneFree;
+        IOException openError = null;
+
+        int highest = Collections.max(Procs.fds().keySet());
+        prlimitSoft(highest + 24);
+        try {
+            try {
+                while (fillers.size() < 10_000) {
+                    fillers.add(OwnedFd.open(Path.of("/dev/null")));
+                }
+            } catch (IOException e) {
+                openError = e;
+            }
+            pipeNoneFree = tryPipe();
+            pipelineNoneFree = attemptPipeline(pipeline);
+            // With a few slots free the first pipe and stage succeed and a later step fails: the
+            // started stages must be killed and reaped, the pipes closed (LeakCheck).
+            for (int free = 1; free <= 8 && !fillers.isEmpty(); free++) {
+                fillers.remove(fillers.size() - 1).close();
+                pipelines.add(attemptPipeline(pipeline));
+            }
+        } finally {
+            fillers.forEach(OwnedFd::close);
+            prlimitSoft(original);
+        }
+        assertEquals(original, softLimit());
+        assertNotNull(openError, "descriptors were never exhausted");
+
+        IOException pipeError = (IOException) pipeNoneFree;
+        assertEquals(IOException.class, pipeError.getClass(), "an internal type reached the caller");
+        assertEquals("pipe: Too many open files (EMFILE)", pipeError.getMessage());
+        assertNoInternalType(pipeError);
+
+        ProcessStartException e = (ProcessStartException) pipelineNoneFree;
+        assertEquals(SpawnStep.STDIO, e.step());
+        assertEquals("EMFILE", e.errnoName());
+        assertEquals(24, e.errno());
+        assertEquals("Cannot run program \"/bin/true\": error=24, Too many open files (EMFILE);"
+                + " step: pipe to stage 2 (/bin/cat)", e.getMessage());
+        assertNoInternalType(e);
+
+        boolean laterStageFailed = false;
+        boolean ran = false;
+        for (Object r : pipelines) {
+            if (r instanceof PipelineStatus) {
+                assertTrue(((PipelineStatus) r).success(), String.valueOf(r));
+                ran = true;
+                continue;
+            }
+            e = (ProcessStartException) r; // anything else fails the cast, with its type named
+            assertEquals("EMFILE", e.errnoName(), e.getMessage());
+            assertNoInternalType(e);
+            laterStageFailed |= e.program().equals("/bin/cat"); // so /bin/true had started
+        }
+        assertTrue(laterStageFailed, "no failure after the first stage had started: " + pipelines);
+        assertTrue(ran, "the pipeline never ran with 8 free slots: " + pipelines);
+    }
+
+    private static Object attemptPipeline(Pipeline pipeline) {
+        try (Pipeline.Running p = pipeline.spawn()) {
+            return p.waitFor();
+        } catch (Throwable t) {
+            return t;
+        }
+    }
+
+    private static Object tryPipe() {
+        try {
+            return OwnedFd.pipe();
+        } catch (Throwable t) {
+            return t;
+        }
+    }
+
+    private static void assertNoInternalType(Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            assertFalse(c.getClass().getName().startsWith("dev.forkless.internal."),
+                    "internal type in the cause chain: " + c.getClass().getName());
+        }
     }
 
     private static Object tryOpen() {

@@ -9,6 +9,7 @@ import java.io.InputStream;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.nio.ByteBuffer;
+import java.nio.ReadOnlyBufferException;
 import java.nio.channels.ReadableByteChannel;
 import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
@@ -61,6 +62,32 @@ class PipesTest {
                 in.write(data);
             }
             assertArrayEquals(data, read.get(30, TimeUnit.SECONDS));
+            assertTrue(c.waitFor().success());
+        }
+    }
+
+    @Test
+    void readIntoAReadOnlyBufferIsRefusedAndConsumesNothing() throws Exception {
+        try (Child c = Command.of("printf", "abc").stdout(Stdio.piped()).spawn()) {
+            ReadableByteChannel out = c.stdoutChannel();
+            ByteBuffer direct = ByteBuffer.allocateDirect(8);
+            while (direct.hasRemaining()) {
+                direct.put((byte) 'x');
+            }
+            direct.clear();
+            ByteBuffer readOnlyDirect = direct.asReadOnlyBuffer();
+            assertThrows(ReadOnlyBufferException.class, () -> out.read(readOnlyDirect));
+            assertEquals(0, readOnlyDirect.position());
+            for (int i = 0; i < direct.capacity(); i++) {
+                assertEquals('x', direct.get(i), "the read-only buffer was written at " + i);
+            }
+            ByteBuffer readOnlyHeap = ByteBuffer.allocate(8).asReadOnlyBuffer();
+            assertThrows(ReadOnlyBufferException.class, () -> out.read(readOnlyHeap));
+            assertEquals(0, readOnlyHeap.position());
+            assertThrows(ReadOnlyBufferException.class, () -> out.read(ByteBuffer.allocateDirect(0).asReadOnlyBuffer()));
+            assertTrue(out.isOpen());
+            // Nothing was consumed: every byte is still there for a writable buffer.
+            assertEquals("abc", new String(c.stdout().readAllBytes(), StandardCharsets.US_ASCII));
             assertTrue(c.waitFor().success());
         }
     }

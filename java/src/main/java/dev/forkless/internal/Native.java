@@ -814,7 +814,22 @@ public final class Native {
     }
 
     /**
-     * An {@link IOException} for a failed native call that carries its errno.
+     * A plain {@link IOException} for a failure that reaches a caller of the public API, with the
+     * message {@code "<what>: <strerror> (<ENAME>)"}. {@link ErrnoException} is internal: it must
+     * never reach a caller, not even as a cause.
+     *
+     * @param what the operation that failed
+     * @param errno the positive errno value
+     * @return the exception
+     */
+    public static IOException ioException(String what, int errno) {
+        return new IOException(what + ": " + describe(errno));
+    }
+
+    /**
+     * An {@link IOException} for a failed native call that carries its errno. Internal: code that
+     * lets a failure go on to a caller of the public API turns it into a plain one with
+     * {@link #toPublic(String)} or builds one with {@link Native#ioException}.
      */
     public static final class ErrnoException extends IOException {
         private static final long serialVersionUID = 1L;
@@ -839,6 +854,17 @@ public final class Native {
          */
         public int errno() {
             return errno;
+        }
+
+        /**
+         * The same failure as a plain {@link IOException} without this one as its cause, for a
+         * caller of the public API.
+         *
+         * @param context prepended to the message with {@code ": "}; null for none
+         * @return the exception
+         */
+        public IOException toPublic(String context) {
+            return new IOException(context == null ? getMessage() : context + ": " + getMessage());
         }
     }
 }

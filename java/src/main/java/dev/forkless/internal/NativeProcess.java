@@ -95,7 +95,7 @@ public final class NativeProcess {
                     }
                     continue;
                 }
-                throw new UncheckedIOException(new Native.ErrnoException("wait for pid " + pid, -rc));
+                throw new UncheckedIOException(Native.ioException("wait for pid " + pid, -rc));
             }
         } finally {
             leave();

@@ -396,11 +396,11 @@ public final class Reactor {
         if (result == 1) {
             state.future().complete(RawExit.of(events, at + Native.EVENT_STATUS));
         } else if (result == -Native.ECHILD) {
-            state.future().completeExceptionally(new UncheckedIOException(new Native.ErrnoException(
+            state.future().completeExceptionally(new UncheckedIOException(Native.ioException(
                     "child " + state.pid() + " was reaped by someone else (waitpid(-1) elsewhere in"
                             + " this process)", Native.ECHILD)));
         } else {
-            state.future().completeExceptionally(new UncheckedIOException(new Native.ErrnoException(
+            state.future().completeExceptionally(new UncheckedIOException(Native.ioException(
                     "wait for child " + state.pid(), -result)));
         }
     }
