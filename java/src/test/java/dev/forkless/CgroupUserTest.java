@@ -192,6 +192,29 @@ class CgroupUserTest {
     }
 
     @Test
+    void aDelegatedCgroupTheJvmIsNotInsideIsRefusedAtTheSpawnAndWarnedAbout() throws Exception {
+        // A common half-done delegation: the directory belongs to the user (mkdir works), but
+        // the JVM runs outside it, and moving a process needs write access to cgroup.procs of the
+        // common ancestor (here the root cgroup). The kernel refuses the first spawn into a leaf.
+        assumeRootWithCgroups();
+        Path deleg = delegatedCgroup();
+        try {
+            List<String> lines = run(asNobody(helper("tree", "-Dforkless.cgroup=" + deleg)));
+            assertEquals(deleg, Path.of(line(lines, "dir")).getParent(), "mkdir works");
+            assertEquals(List.of(), warningsAtFirstUse(lines));
+            assertEquals("PROCESS_GROUP", line(lines, "mechanism"), "AUTO retried with the process group");
+            assertEquals("STOPPED PROCESS_GROUP false", line(lines, "termination"));
+            List<String> warnings = warnings(lines);
+            assertEquals(1, warnings.size(), lines::toString);
+            assertTrue(warnings.get(0).contains("spawning into the cgroup") && warnings.get(0).contains("EACCES")
+                    && warnings.get(0).contains("Delegate=yes"), warnings.get(0));
+            assertTrue(line(lines, "required").startsWith("CGROUP EACCES"), line(lines, "required"));
+        } finally {
+            removeCgroupTree(deleg);
+        }
+    }
+
+    @Test
     void aDelegatedCgroupKillsTheWholeDieWithParentTreeAfterKillDashNine() throws Exception {
         assumeRootWithCgroups();
         Path deleg = delegatedCgroup();
