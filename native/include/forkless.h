@@ -440,6 +440,14 @@ int fl_cgroup_create(fl_fd parent_fd, const char *name, fl_fd *out);
  * it or it has child cgroups, -ENOENT when it is gone already. */
 int fl_cgroup_remove(fl_fd parent_fd, const char *name);
 
+/* Claims the cgroup for the calling process: an exclusive flock(2) on the directory's open file
+ * description, held until every descriptor sharing that description is closed, which the kernel
+ * does when the process dies, however it dies. The claim is how an owner says "in use" to others
+ * that cannot judge by PID (a process in another PID namespace shows a number that means nothing
+ * here). wait != 0 blocks until the claim is had; wait == 0 answers -EWOULDBLOCK at once when
+ * another description holds it. 0 once claimed, or -errno (-EBADF, -EINVAL as above). */
+int fl_cgroup_claim(fl_fd cgroup_fd, int wait);
+
 /* Whether the cgroup or any descendant still has a live process ("populated" in cgroup.events):
  * 1 yes, 0 no (the leaf may now be removed with rmdir, which fails with EBUSY before), or -errno
  * (-ENOENT for the root cgroup, which has no cgroup.events). Exited processes do not count, even

@@ -462,6 +462,12 @@ static jint JNICALL cgroupRemove0(JNIEnv *env, jclass cls, jint parent_fd, jbyte
     return rc;
 }
 
+static jint JNICALL cgroupClaim0(JNIEnv *env, jclass cls, jint cgroup_fd, jboolean wait) {
+    (void)env;
+    (void)cls;
+    return fl_cgroup_claim(fl_jni_fd_in(cgroup_fd), wait ? 1 : 0);
+}
+
 static jint JNICALL close1(JNIEnv *env, jclass cls, jint fd) {
     (void)env;
     (void)cls;
@@ -777,6 +783,7 @@ static const JNINativeMethod methods[] = {
     METHOD(cgroupPopulated0, "(I)I"),
     METHOD(cgroupCreate0, "(I[B)I"),
     METHOD(cgroupRemove0, "(I[B)I"),
+    METHOD(cgroupClaim0, "(IZ)I"),
     METHOD(wait0, "(JI[J)I"),
     METHOD(signal0, "(JI)I"),
     METHOD(stats0, "(J[J)I"),

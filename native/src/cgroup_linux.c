@@ -45,6 +45,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <time.h>
@@ -271,4 +272,18 @@ int fl_cgroup_signal_by_freezing(int fd, int sig) {
         if (rc == 0) rc = thaw;
     }
     return rc;
+}
+
+/* flock rather than fcntl locks: an fcntl lock belongs to the process and is dropped when it
+ * closes any descriptor of the file (the JVM opens its own directory elsewhere too); a flock
+ * belongs to the open file description and is shared by nothing else. kernfs (cgroupfs) keeps one
+ * inode per cgroup whatever the mount or namespace it is seen through, so the claim is seen from
+ * every PID and cgroup namespace. */
+int fl_cgroup_claim(fl_fd cgroup_fd, int wait) {
+    int rc = fl_cgroup_check_fd(cgroup_fd);
+    if (rc < 0) return rc;
+    for (;;) {
+        if (flock(cgroup_fd, LOCK_EX | (wait ? 0 : LOCK_NB)) == 0) return 0;
+        if (errno != EINTR) return -errno;
+    }
 }

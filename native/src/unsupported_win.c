@@ -33,3 +33,9 @@ int fl_cgroup_remove(fl_fd parent_fd, const char *name) {
     (void)name;
     return -ENOSYS;
 }
+
+int fl_cgroup_claim(fl_fd cgroup_fd, int wait) {
+    (void)cgroup_fd;
+    (void)wait;
+    return -ENOSYS;
+}

@@ -539,6 +539,55 @@ TEST_F(CgroupTest, OpenDirectory) {
     EXPECT_EQ(fl_fd_open(leaf_.c_str(), FL_OPEN_WRITE | FL_OPEN_DIRECTORY, 0, &fd), -EINVAL);
 }
 
+// fl_cgroup_claim: one holder per open file description; released when it is closed, also by a
+// process that dies (a forked child here holds its own description and is killed).
+TEST_F(CgroupTest, ClaimIsExclusiveAndDiesWithItsHolder) {
+    int mine = OpenDir(leaf_);
+    ASSERT_GE(mine, 0);
+    EXPECT_EQ(fl_cgroup_claim(mine, 0), 0);
+    EXPECT_EQ(fl_cgroup_claim(mine, 0), 0);  // the holder again: still its own
+    int other = OpenDir(leaf_);
+    ASSERT_GE(other, 0);
+    EXPECT_EQ(fl_cgroup_claim(other, 0), -EWOULDBLOCK);
+    close(mine);
+    EXPECT_EQ(fl_cgroup_claim(other, 0), 0);
+    close(other);
+
+    int ready[2];
+    ASSERT_EQ(pipe2(ready, O_CLOEXEC), 0);
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        int fd = OpenDir(leaf_);
+        char ok = fd >= 0 && fl_cgroup_claim(fd, 1) == 0 ? 'y' : 'n';
+        if (write(ready[1], &ok, 1) != 1) _exit(2);
+        pause();
+        _exit(0);
+    }
+    close(ready[1]);
+    char ok = 0;
+    ASSERT_EQ(read(ready[0], &ok, 1), 1);
+    close(ready[0]);
+    EXPECT_EQ(ok, 'y');
+    int probe = OpenDir(leaf_);
+    ASSERT_GE(probe, 0);
+    EXPECT_EQ(fl_cgroup_claim(probe, 0), -EWOULDBLOCK);  // held by a live process
+    kill(pid, SIGKILL);
+    int st = 0;
+    ASSERT_EQ(waitpid(pid, &st, 0), pid);
+    EXPECT_EQ(fl_cgroup_claim(probe, 0), 0);  // the kernel dropped it with the process
+    close(probe);
+}
+
+TEST_F(CgroupTest, ClaimRejectsBadDescriptors) {
+    EXPECT_EQ(fl_cgroup_claim(-1, 0), -EBADF);
+    TempDir tmp;
+    int plain = OpenDir(tmp.path());
+    ASSERT_GE(plain, 0);
+    EXPECT_EQ(fl_cgroup_claim(plain, 0), -EINVAL);
+    close(plain);
+}
+
 TEST_F(CgroupTest, StepName) { EXPECT_STREQ(fl_step_name(FL_STEP_CGROUP), "cgroup"); }
 
 }  // namespace

@@ -40,6 +40,7 @@ TEST(FdWin, OpenDirectoryAndCgroupsUnsupported) {
     fl_fd leaf = -1;
     EXPECT_EQ(fl_cgroup_create(fd, "x", &leaf), -ENOSYS);
     EXPECT_EQ(fl_cgroup_remove(fd, "x"), -ENOSYS);
+    EXPECT_EQ(fl_cgroup_claim(fd, 0), -ENOSYS);
     EXPECT_EQ(fl_fd_close(fd), 0);
     std::string file = tmp.WriteFile("f.txt", "x");
     EXPECT_EQ(fl_fd_open(file.c_str(), FL_OPEN_READ | FL_OPEN_DIRECTORY, 0, &fd), -ENOTDIR);

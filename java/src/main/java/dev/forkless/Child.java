@@ -79,13 +79,15 @@ public final class Child implements AutoCloseable {
     private final Object[] faces = new Object[6]; // streams, then channels; guarded by itself
     private volatile Process processView;
     /** How long close() with KILL_TREE waits for the last process of a killed cgroup to go. */
-    private static final long TREE_EXIT_WAIT_MILLIS = 5000;
+    private static final long TREE_EXIT_WAIT_NANOS = 5_000_000_000L;
     private final Cgroups.Leaf leaf; // null: no cgroup of its own
+    private final boolean groupLeader; // spawned to lead a process group (or session) of its own
 
     Child(NativeProcess process, ExitState state, CloseAction closeAction, String program,
-          boolean killOnUnreachable, PipeEnd[] pipes, Cgroups.Leaf leaf) {
+          boolean killOnUnreachable, PipeEnd[] pipes, Cgroups.Leaf leaf, boolean groupLeader) {
         this.pipes = pipes;
         this.leaf = leaf;
+        this.groupLeader = groupLeader;
         this.process = process;
         this.state = state;
         this.exit = state.future();
@@ -455,8 +457,9 @@ public final class Child implements AutoCloseable {
      * Sends {@link Signal#KILL} to the child's whole tree; see {@link #killTree(Signal)}.
      *
      * @return true if sent; false if nobody was left to receive it
-     * @throws IllegalStateException if the child has neither a cgroup nor a process group of its
-     *     own, or after {@link #close()}
+     * @throws IllegalStateException if the child was spawned without a tree
+     *     ({@link #treeMechanism()} is empty), whether it still runs or not; or after
+     *     {@link #close()}
      */
     public boolean killTree() {
         return killTree(Signal.KILL);
@@ -478,17 +481,28 @@ public final class Child implements AutoCloseable {
      *       descendant that moved to another group or session (a daemon calling {@code setsid}, a
      *       nested {@code newProcessGroup}), and anything left once the child has been reaped.</li>
      * </ul>
+     * Which of the two a child has is {@link #treeMechanism()}: check it where setsid daemons
+     * matter (a {@link TreeKill#AUTO} child gets the process group where this JVM cannot have
+     * cgroups, and Forkless logs a warning once).
+     *
+     * <p>A child spawned without a tree (no {@link Command#treeKill}, {@link CloseAction#KILL_TREE},
+     * {@link Command#newProcessGroup()} or {@link Command#newSession()}) is refused at once,
+     * running or exited alike, so the mistake shows on the first call rather than only on the path
+     * where the child happens to still run. There is no best-effort walk of its descendants: the
+     * walk races with every fork and misses orphans; use {@link #descendants()} for that.
      *
      * @param signal the signal
      * @return true if sent; false if nobody was left to receive it (cgroup: no live process in
      *     it; process group: the child had exited and been reaped)
-     * @throws IllegalStateException if the child has neither a cgroup nor a process group of its
-     *     own, or after {@link #close()}
+     * @throws IllegalStateException if the child was spawned without a tree
+     *     ({@link #treeMechanism()} is empty), whether it still runs or not; or after
+     *     {@link #close()}
      * @throws UncheckedIOException if the system refuses
      */
     public boolean killTree(Signal signal) {
         Objects.requireNonNull(signal, "signal");
         ensureOpen();
+        requireTree();
         try {
             if (leaf != null) {
                 int rc = leaf.signal(signal.number());
@@ -507,15 +521,40 @@ public final class Child implements AutoCloseable {
                 return false;
             }
             if (rc == -Native.EINVAL) {
-                throw new IllegalStateException("child " + pid + " (" + program + ") has neither a cgroup"
-                        + " nor a process group of its own: spawn it with Command.treeKill(...),"
-                        + " newProcessGroup() or newSession()");
+                // It moved itself into another group (setpgid): its old group is not ours to name.
+                throw new IllegalStateException("child " + pid + " (" + program + ") no longer leads the"
+                        + " process group it was spawned in");
             }
             throw new UncheckedIOException(Native.ioException(
                     "killTree(" + signal.signalName() + ") of child " + pid + " (" + program + ")", -rc));
         } finally {
             Reference.reachabilityFence(this);
         }
+    }
+
+    private void requireTree() {
+        if (leaf == null && !groupLeader) {
+            throw new IllegalStateException("child " + pid + " (" + program + ") has neither a cgroup"
+                    + " nor a process group of its own: spawn it with Command.treeKill(...),"
+                    + " onClose(CloseAction.KILL_TREE), newProcessGroup() or newSession()");
+        }
+    }
+
+    /**
+     * How {@link #killTree}, {@link #terminateTree} and {@link CloseAction#KILL_TREE} reach the
+     * child's tree: {@link TreeKill#CGROUP} (every descendant, {@code setsid} daemons included,
+     * also after the child has exited), {@link TreeKill#PROCESS_GROUP} (the group the child leads:
+     * not its members that left it, nor anything once the child is reaped), or empty when the
+     * child has no tree of its own. Never {@link TreeKill#AUTO}: this is what AUTO became. Fixed
+     * at the spawn.
+     *
+     * @return the mechanism, or empty
+     */
+    public Optional<TreeKill> treeMechanism() {
+        if (leaf != null) {
+            return Optional.of(TreeKill.CGROUP);
+        }
+        return groupLeader ? Optional.of(TreeKill.PROCESS_GROUP) : Optional.empty();
     }
 
     /**
@@ -629,9 +668,9 @@ public final class Child implements AutoCloseable {
      * what is left after {@code grace}; see {@link #terminateTree(Signal, Duration)}.
      *
      * @param grace how long to wait after the first signal
-     * @return the child's exit status, and which way the tree ended
-     * @throws IllegalStateException if the child has neither a cgroup nor a process group of its
-     *     own, or after {@link #close()}
+     * @return the child's exit status, which way the tree ended, and what was reached
+     * @throws IllegalStateException if the child was spawned without a tree, whether it still
+     *     runs or not, or after {@link #close()}
      */
     public Termination terminateTree(Duration grace) {
         return terminateTree(Signal.TERM, grace);
@@ -651,15 +690,21 @@ public final class Child implements AutoCloseable {
      *       member that ignores {@code first} runs on if the child exits within the grace.</li>
      * </ul>
      * Interrupted during the grace period: the KILL is sent at once, and the interrupt status is
-     * kept.
+     * kept. A grace too long to count in nanoseconds (about 292 years or more) waits as long as
+     * it takes.
+     *
+     * <p>The result's {@link Termination#scope()} says which of the two it was
+     * ({@link Termination.Scope#CGROUP} or {@link Termination.Scope#PROCESS_GROUP}), and
+     * {@link Termination#reachedEscapedDescendants()} whether {@code setsid} daemons were within
+     * reach: with a process group, {@code STOPPED} speaks for the child only.
      *
      * @param first the polite signal, e.g. {@link Signal#TERM}
      * @param grace how long to wait after it
      * @return the child's exit status; {@link Termination.Way#ALREADY_EXITED} if nothing of the
      *     tree was running, {@link Termination.Way#STOPPED} if it all ended within the grace,
      *     {@link Termination.Way#KILLED} if the KILL was needed
-     * @throws IllegalStateException if the child has neither a cgroup nor a process group of its
-     *     own, or after {@link #close()}
+     * @throws IllegalStateException if the child was spawned without a tree (see
+     *     {@link #killTree(Signal)}), whether it still runs or not, or after {@link #close()}
      * @throws UncheckedIOException if the status is lost or the system refuses a signal
      */
     public Termination terminateTree(Signal first, Duration grace) {
@@ -671,17 +716,22 @@ public final class Child implements AutoCloseable {
         Objects.requireNonNull(first, "first");
         Objects.requireNonNull(grace, "grace");
         ensureOpen();
+        if (tree) {
+            requireTree();
+        }
         boolean cgroupTree = tree && leaf != null;
+        Termination.Scope scope = !tree ? Termination.Scope.CHILD
+                : cgroupTree ? Termination.Scope.CGROUP : Termination.Scope.PROCESS_GROUP;
         Optional<ExitStatus> done = tryWait();
         if (done.isPresent() && (!cgroupTree || leaf.populated() != 1)) {
-            return new Termination(done.get(), Termination.Way.ALREADY_EXITED);
+            return new Termination(done.get(), Termination.Way.ALREADY_EXITED, scope);
         }
         boolean interrupted = false;
         if (tree ? killTree(first) : kill(first)) {
             try {
                 if (cgroupTree) {
                     // The child is in its cgroup: an empty cgroup means it has exited too.
-                    if (!leaf.awaitEmpty(Math.max(0, grace.toMillis())) && Thread.interrupted()) {
+                    if (!leaf.awaitEmpty(saturatedNanos(grace)) && Thread.interrupted()) {
                         interrupted = true;
                     }
                     done = tryWait();
@@ -697,7 +747,7 @@ public final class Child implements AutoCloseable {
         try {
             boolean treeLeft = cgroupTree && leaf.populated() == 1;
             if (done.isPresent() && !treeLeft) {
-                return new Termination(done.get(), Termination.Way.STOPPED);
+                return new Termination(done.get(), Termination.Way.STOPPED, scope);
             }
             if (tree) {
                 killTree(Signal.KILL);
@@ -714,19 +764,31 @@ public final class Child implements AutoCloseable {
                 }
             }
             if (cgroupTree) {
-                leaf.awaitEmpty(TREE_EXIT_WAIT_MILLIS);
+                leaf.awaitEmpty(TREE_EXIT_WAIT_NANOS);
                 if (Thread.interrupted()) {
                     interrupted = true;
                 }
-                return new Termination(st, Termination.Way.KILLED);
+                return new Termination(st, Termination.Way.KILLED, scope);
             }
             // A child that exited of its own accord just as KILL was due is not "killed".
             return new Termination(st, st.signal().orElse(null) == Signal.KILL
-                    ? Termination.Way.KILLED : Termination.Way.STOPPED);
+                    ? Termination.Way.KILLED : Termination.Way.STOPPED, scope);
         } finally {
             if (interrupted) {
                 Thread.currentThread().interrupt();
             }
+        }
+    }
+
+    /** The duration in nanoseconds, 0 if negative, {@link Long#MAX_VALUE} if too long to count. */
+    static long saturatedNanos(Duration d) {
+        if (d.isNegative()) {
+            return 0;
+        }
+        try {
+            return d.toNanos();
+        } catch (ArithmeticException tooLong) {
+            return Long.MAX_VALUE;
         }
     }
 
@@ -786,7 +848,7 @@ public final class Child implements AutoCloseable {
                         status.of(exit.join()); // uninterruptible; keeps the interrupt status
                     }
                     if (closeAction == CloseAction.KILL_TREE && leaf != null) {
-                        leaf.awaitEmpty(TREE_EXIT_WAIT_MILLIS);
+                        leaf.awaitEmpty(TREE_EXIT_WAIT_NANOS);
                     }
                     break;
                 case WAIT:

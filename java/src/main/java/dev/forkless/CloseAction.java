@@ -23,7 +23,10 @@ public enum CloseAction {
      * cgroup of its own where this JVM can have one, so {@code close()} returns once every
      * process of the tree has exited (waiting up to 5 s for processes stuck in the kernel), daemons
      * that called {@code setsid} included; else in a process group of its own, whose members
-     * that left it are not reached.
+     * that left it are not reached (Forkless logs a {@code WARNING} once when this happens; see
+     * {@link TreeKill#AUTO} and {@link Child#treeMechanism()}). The same holds for a
+     * {@link Command#dieWithParent()} child when the JVM is killed with {@code SIGKILL}: its whole
+     * tree dies with a cgroup, only the child itself without one.
      */
     KILL_TREE,
     /**

@@ -1004,7 +1004,8 @@ public final class Command {
                         STREAM_NAMES[i] + " of pid " + out[1] + " (" + program + ")");
             }
         }
-        return new Child(process, state, closeAction, program, killOnUnreachable, pipes, leaf);
+        return new Child(process, state, closeAction, program, killOnUnreachable, pipes, leaf,
+                (spawnFlags & (Native.SPAWN_NEW_PROCESS_GROUP | Native.SPAWN_NEW_SESSION)) != 0);
     }
 
     /** A leaf for the child; null for AUTO when there is none (CGROUP: the spawn fails). */
@@ -1013,6 +1014,7 @@ public final class Command {
             return Cgroups.newLeaf((flags & DIE_WITH_PARENT) != 0);
         } catch (Cgroups.UnavailableException e) {
             if (tree == TreeKill.AUTO) {
+                Cgroups.autoFallsBack(e); // a WARNING, once per JVM
                 return null;
             }
             throw failure(SpawnStep.CGROUP, e.errno(), "TreeKill.CGROUP: " + e.getMessage());

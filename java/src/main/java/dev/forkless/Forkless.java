@@ -141,7 +141,11 @@ public final class Forkless {
      * {@link TreeKill#AUTO}: {@code <base>/forkless-<pid>-<random>}, created on the first call (of
      * this method or such a spawn), under the cgroup v2 directory named by the system property
      * {@code forkless.cgroup}, else under this JVM's own cgroup. Empty when that is not possible
-     * here; {@link #cgroupUnavailableReason()} then says why.
+     * here; {@link #cgroupUnavailableReason()} then says why. A {@code forkless.cgroup} that cannot
+     * be used is logged as a {@code WARNING} on the {@link System.Logger} {@code "dev.forkless"} by
+     * this first use (without the property, the warning waits for the first {@link TreeKill#AUTO}
+     * child that has to do without a cgroup). The directory stays claimed by this JVM (an
+     * {@code flock}) for its life, so other JVMs, also in other PID namespaces, leave it alone.
      *
      * @return the directory, if cgroups can be had
      * @throws UnsatisfiedLinkError if the native library cannot be loaded

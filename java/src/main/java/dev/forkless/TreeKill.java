@@ -11,8 +11,13 @@ package dev.forkless;
 public enum TreeKill {
     /**
      * A cgroup when this JVM can have one ({@link Forkless#cgroupDirectory()}), else the process
-     * group. Falls back without an error: {@link Child#cgroup()} tells which one a child got, and
-     * {@link Forkless#cgroupUnavailableReason()} why there is no cgroup.
+     * group, with what the process group misses (daemons that call {@code setsid}; see
+     * {@link #PROCESS_GROUP}). Falls back without an error but not silently: the first child that
+     * falls back logs a {@code WARNING} on the {@link System.Logger} {@code "dev.forkless"}, once
+     * per JVM, with the reason and the remedy (a cgroup delegated to this JVM's user, or
+     * {@code -Dforkless.cgroup}). {@link Child#treeMechanism()} tells which one a child got, and
+     * {@link Forkless#cgroupUnavailableReason()} why there is no cgroup. As a non-root user a cgroup
+     * needs delegation; docs/trees.md says what each mechanism guarantees.
      */
     AUTO,
     /**
@@ -31,7 +36,9 @@ public enum TreeKill {
      * <p>Where: under {@code -Dforkless.cgroup=<directory>}, else under this JVM's own cgroup;
      * either must be a cgroup v2 directory this JVM may create cgroups in: as root, or delegated
      * to its user (a systemd unit with {@code Delegate=yes}, {@code systemd-run --user -p
-     * Delegate=yes ...}, a container with its own cgroup namespace).
+     * Delegate=yes ...}, a container with its own cgroup namespace), with this JVM running inside
+     * the delegated subtree. A {@code forkless.cgroup} that cannot be used is also logged as a
+     * {@code WARNING} when cgroups are first needed.
      */
     CGROUP,
     /**

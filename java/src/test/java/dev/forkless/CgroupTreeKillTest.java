@@ -181,8 +181,11 @@ class CgroupTreeKillTest {
         try (Child c = Command.of("sh", "-c", "sleep 30 & setsid sleep 30 & wait").treeKill(TreeKill.CGROUP).spawn()) {
             Path cgroup = c.cgroup().orElseThrow();
             assertTrue(Procs.eventually(Duration.ofSeconds(5), () -> members(cgroup).size() == 3));
+            assertEquals(Optional.of(TreeKill.CGROUP), c.treeMechanism());
             Termination t = c.terminateTree(Duration.ofSeconds(10));
             assertEquals(Termination.Way.STOPPED, t.way());
+            assertEquals(Termination.Scope.CGROUP, t.scope());
+            assertTrue(t.reachedEscapedDescendants());
             assertEquals(Signal.TERM, t.status().signal().orElseThrow());
             assertEquals(List.of(), members(cgroup), "returns once the whole tree has exited");
         }
@@ -226,8 +229,11 @@ class CgroupTreeKillTest {
             long member = Long.parseLong(new BufferedReader(new InputStreamReader(c.stdout())).readLine().trim());
             try {
                 Thread.sleep(100); // the trap is set
+                assertEquals(Optional.of(TreeKill.PROCESS_GROUP), c.treeMechanism());
                 Termination t = c.terminateTree(Duration.ofSeconds(5));
                 assertEquals(Termination.Way.STOPPED, t.way());
+                assertEquals(Termination.Scope.PROCESS_GROUP, t.scope(), "STOPPED speaks for the child only");
+                assertFalse(t.reachedEscapedDescendants());
                 assertFalse(dead(member), "the TERM-proof member runs on");
             } finally {
                 ProcessHandle.of(member).ifPresent(ProcessHandle::destroyForcibly);
@@ -238,7 +244,77 @@ class CgroupTreeKillTest {
     @Test
     void terminateTreeNeedsATree() throws Exception {
         try (Child c = Command.of("sleep", "30").spawn()) {
+            assertEquals(Optional.empty(), c.treeMechanism());
             assertThrows(IllegalStateException.class, () -> c.terminateTree(Duration.ofSeconds(1)));
+            assertThrows(IllegalStateException.class, c::killTree);
+            assertTrue(c.isAlive(), "refused before anything was sent");
+        }
+    }
+
+    @Test
+    void aTreelessChildIsRefusedAlsoOnceItHasExited() throws Exception {
+        // Before: an exited child answered ALREADY_EXITED / false, so the mistake showed only on
+        // the rarely run path where the child still runs.
+        try (Child c = Command.of("true").spawn()) {
+            c.waitFor();
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> c.terminateTree(Duration.ofSeconds(1)));
+            assertTrue(e.getMessage().contains("neither a cgroup nor a process group"), e.getMessage());
+            assertThrows(IllegalStateException.class, c::killTree);
+            assertThrows(IllegalStateException.class, () -> c.killTree(Signal.TERM));
+            // The child alone is still fine.
+            assertEquals(Termination.Way.ALREADY_EXITED, c.terminate(Duration.ofSeconds(1)).way());
+            assertEquals(Termination.Scope.CHILD, c.terminate(Duration.ofSeconds(1)).scope());
+        }
+    }
+
+    @Test
+    void aGroupLeaderWithoutTreeKillHasAProcessGroupTree() throws Exception {
+        try (Child c = Command.of("true").newProcessGroup().spawn()) {
+            assertEquals(Optional.of(TreeKill.PROCESS_GROUP), c.treeMechanism());
+            c.waitFor();
+            assertFalse(c.killTree(), "reaped: nobody left to name");
+            assertEquals(Termination.Scope.PROCESS_GROUP, c.terminateTree(Duration.ofSeconds(1)).scope());
+        }
+        try (Child c = Command.of("true").newSession().spawn()) {
+            assertEquals(Optional.of(TreeKill.PROCESS_GROUP), c.treeMechanism());
+        }
+    }
+
+    // ---- graces too long to count ------------------------------------------------------------
+
+    @Test
+    void aHugeGraceWaitsForAPoliteCgroupTreeInsteadOfKillingIt() throws Exception {
+        assumeCgroups();
+        // 200,000 days in nanoseconds overflows nanoTime arithmetic: the deadline used to land in
+        // the past, and the KILL followed after a few milliseconds.
+        for (Duration grace : List.of(Duration.ofDays(200_000), Duration.ofSeconds(Long.MAX_VALUE))) {
+            try (Child c = Command.of("sh", "-c", "sleep 30 & setsid sleep 30 & wait")
+                    .treeKill(TreeKill.CGROUP).spawn()) {
+                Path cgroup = c.cgroup().orElseThrow();
+                assertTrue(Procs.eventually(Duration.ofSeconds(5), () -> members(cgroup).size() == 3));
+                Termination t = c.terminateTree(grace);
+                assertEquals(Termination.Way.STOPPED, t.way(), grace.toString());
+                assertEquals(Signal.TERM, t.status().signal().orElseThrow());
+                assertEquals(List.of(), members(cgroup));
+            }
+        }
+    }
+
+    @Test
+    void aHugeGraceWaitsForAPoliteChildOrGroup() throws Exception {
+        for (Duration grace : List.of(Duration.ofDays(200_000), Duration.ofSeconds(Long.MAX_VALUE),
+                Duration.ofSeconds(Long.MAX_VALUE, 999_999_999))) {
+            try (Child c = Command.of("sleep", "30").treeKill(TreeKill.PROCESS_GROUP).spawn()) {
+                Termination t = c.terminateTree(grace);
+                assertEquals(Termination.Way.STOPPED, t.way(), grace.toString());
+                assertEquals(Signal.TERM, t.status().signal().orElseThrow());
+            }
+            try (Child c = Command.of("sleep", "30").spawn()) {
+                Termination t = c.terminate(grace);
+                assertEquals(Termination.Way.STOPPED, t.way(), grace.toString());
+                assertEquals(Termination.Scope.CHILD, t.scope());
+            }
         }
     }
 
@@ -309,10 +385,10 @@ class CgroupTreeKillTest {
             cmd.add(2 + i, jvmOptions[i]);
         }
         cmd.addAll(0, List.of(helper, "--fl-helper", "no-mkdir-exec"));
-        Output out = Command.of(cmd).output();
+        Output out = Command.of(cmd).stderr(Stdio.toStdout()).output(); // warnings among the lines
         String text = out.stdoutText();
         System.out.print(text);
-        assertEquals(0, out.status().code().orElse(-1), () -> "helper failed: " + text + out.stderrText());
+        assertEquals(0, out.status().code().orElse(-1), () -> "helper failed: " + text);
         return List.of(text.split("\n"));
     }
 
@@ -331,6 +407,12 @@ class CgroupTreeKillTest {
         assertEquals("true", line(lines, "daemon escaped"), "the documented limit of process groups");
         String required = line(lines, "required");
         assertTrue(required.startsWith("CGROUP EACCES"), required);
+        // Said where the user decides: one WARNING (not DEBUG) with the reason and the remedy.
+        List<String> warnings = CgroupUserTest.warnings(lines);
+        assertEquals(1, warnings.size(), lines::toString);
+        String warning = warnings.get(0);
+        assertTrue(warning.contains("EACCES") && warning.contains("Delegate=yes")
+                && warning.contains("-Dforkless.cgroup="), warning);
     }
 
     @Test
@@ -340,5 +422,8 @@ class CgroupTreeKillTest {
         assertTrue(reason.contains("forkless.cgroup=/tmp") && reason.contains("not a directory of a cgroup v2"),
                 reason);
         assertEquals("none", line(lines, "auto cgroup"));
+        List<String> warnings = CgroupUserTest.warnings(lines);
+        assertEquals(1, warnings.size(), lines::toString);
+        assertTrue(warnings.get(0).contains("-Dforkless.cgroup=/tmp cannot be used"), warnings.get(0));
     }
 }

@@ -10,6 +10,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.IntSupplier;
 
@@ -33,6 +34,24 @@ import java.util.function.IntSupplier;
  * are retried by the reactor's periodic turn ({@link #removeEmptyLeaves()}) and by a shutdown
  * hook. Directories left by a JVM that was killed are removed by the next JVM that finds them
  * empty.
+ *
+ * <p>Who may sweep a directory: its owner <em>claims</em> it for its whole life, an exclusive
+ * {@code flock} on the descriptor it keeps open ({@code fl_cgroup_claim}), taken right after the
+ * {@code mkdir}. The kernel drops the claim when the JVM dies, however it dies, and the claim is
+ * seen through every mount and PID namespace (cgroupfs has one inode per cgroup). A sweeping JVM
+ * removes a {@code forkless-<pid>-*} directory only if it can claim it without waiting, and
+ * holds that claim while it removes the empty leaves and the directory. The PID in the name is
+ * not proof of anything: a JVM in another PID namespace shows a number that means nothing here
+ * (judging by it removed live JVMs' directories); it is still consulted, as a second condition,
+ * for directories of Forkless versions that did not claim theirs. An owner that loses the race
+ * between its {@code mkdir} and its claim (a sweeper claimed and removed the fresh directory)
+ * notices, because its claim is only granted after the sweeper's, and starts over with a new
+ * name.
+ *
+ * <p>What the user is told: a {@link #PROPERTY} that cannot be used is a {@code WARNING} on the
+ * logger {@code dev.forkless} when it is first needed; a {@code TreeKill.AUTO} child that gets a
+ * process group instead of a cgroup is a {@code WARNING} once per JVM (the first time), with the
+ * reason and what to do. Both at most once per JVM, together.
  */
 public final class Cgroups {
     /** System property: the cgroup v2 directory under which this JVM makes its leaves. */
@@ -53,6 +72,10 @@ public final class Cgroups {
     private static int reasonErrno;     // guarded by LOCK
 
     private static final AtomicLong COUNTER = new AtomicLong();
+    /** Set once the JVM's one warning about cgroups has been logged. */
+    private static final AtomicBoolean WARNED = new AtomicBoolean();
+    /** How many names decide() tries when sweepers remove its fresh directories. */
+    private static final int CREATE_ATTEMPTS = 5;
     /** Leaves not yet removed: those in use and those released while still populated. */
     private static final Set<Leaf> LEAVES = ConcurrentHashMap.newKeySet();
     private static final Set<Leaf> RELEASED_POPULATED = ConcurrentHashMap.newKeySet();
@@ -99,12 +122,44 @@ public final class Cgroups {
      * @param errno the errno
      */
     public static void markUnavailable(String why, int errno) {
+        boolean first;
         synchronized (LOCK) {
-            if (reason == null) {
+            first = reason == null;
+            if (first) {
                 reason = why;
                 reasonErrno = errno;
-                LOG.log(System.Logger.Level.DEBUG, "cgroup tree kill unavailable: " + why);
             }
+        }
+        if (first) {
+            warnOnce("TreeKill.AUTO: " + why + "; from now on " + FALLBACK + ". " + REMEDY);
+        }
+    }
+
+    /** What AUTO children lose with the process group, for the warnings. */
+    private static final String FALLBACK = "children spawned with TreeKill.AUTO or CloseAction.KILL_TREE"
+            + " get a process group instead of a cgroup: killTree(), terminateTree() and close() miss"
+            + " descendants that call setsid (daemons) and whatever outlives the reaped child, and after"
+            + " a SIGKILL of this JVM the descendants of dieWithParent() children run on";
+    /** What the user can do about it, for the warnings. */
+    private static final String REMEDY = "To get cgroups, run this JVM in a cgroup v2 subtree delegated to"
+            + " its user (a systemd unit with Delegate=yes, systemd-run --user -p Delegate=yes, a container"
+            + " with its own writable cgroup namespace) or name a writable one with -D" + PROPERTY
+            + "=<directory>; TreeKill.PROCESS_GROUP chooses the process group without this warning";
+
+    /**
+     * Says, once per JVM, that a {@code TreeKill.AUTO} child got no cgroup: called by the spawn
+     * when {@link #newLeaf} failed and it falls back to the process group.
+     *
+     * @param why the failure
+     */
+    public static void autoFallsBack(UnavailableException why) {
+        warnOnce("TreeKill.AUTO: no cgroup for this child (" + why.getMessage() + "); " + FALLBACK + ". "
+                + REMEDY);
+    }
+
+    private static void warnOnce(String message) {
+        if (WARNED.compareAndSet(false, true)) {
+            LOG.log(System.Logger.Level.WARNING, message);
         }
     }
 
@@ -247,11 +302,12 @@ public final class Cgroups {
          * Waits until no live process is in the leaf, polling (the kernel's notification needs a
          * poll for POLLPRI, which the reactor does not offer; the wait follows a kill and is short).
          *
-         * @param millis at most this long
+         * @param nanos at most this long; {@link Long#MAX_VALUE} (or anything beyond what
+         *     {@code nanoTime} can add) waits as long as it takes
          * @return true if empty
          */
-        public boolean awaitEmpty(long millis) {
-            return awaitUnpopulated(this::populated, millis);
+        public boolean awaitEmpty(long nanos) {
+            return awaitUnpopulated(this::populated, nanos);
         }
 
         /**
@@ -301,19 +357,7 @@ public final class Cgroups {
                 Path base = base();
                 int baseFd = openCgroup2(base, base.toString());
                 try {
-                    String name = JVM_DIR_PREFIX + ProcessHandle.current().pid() + "-"
-                            + Integer.toHexString(ThreadLocalRandom.current().nextInt() | 0x10000000);
-                    int fd = Native.cgroupCreate(baseFd, name);
-                    if (fd < 0) {
-                        UnavailableException e = unavailable(base.resolve(name), fd);
-                        if (fd == -Native.EACCES || fd == -Native.EPERM) {
-                            e = new UnavailableException(e.getMessage() + "; the cgroup is not delegated to"
-                                    + " this user (set " + PROPERTY + " to one that is)", -fd);
-                        }
-                        throw e;
-                    }
-                    jvmDirFd = fd;
-                    jvmDir = base.resolve(name);
+                    createJvmDir(base, baseFd);
                     checkTakesProcesses();
                     removeStale(base, baseFd);
                 } finally {
@@ -323,9 +367,54 @@ public final class Cgroups {
             } catch (UnavailableException e) {
                 reason = e.getMessage();
                 reasonErrno = e.errno();
-                LOG.log(System.Logger.Level.DEBUG, "cgroup tree kill unavailable: " + reason);
+                String configured = System.getProperty(PROPERTY);
+                if (configured != null && !configured.isEmpty()) {
+                    // The user asked for this directory: say so now, not at some AUTO spawn.
+                    warnOnce("-D" + PROPERTY + "=" + configured + " cannot be used: " + reason + ". "
+                            + "TreeKill.CGROUP spawns fail with this reason; " + FALLBACK + ". " + REMEDY);
+                } else {
+                    LOG.log(System.Logger.Level.DEBUG, "cgroup tree kill unavailable: " + reason);
+                }
             }
             decided = true;
+        }
+    }
+
+    /**
+     * Makes and claims {@code forkless-<pid>-<random>} under base. The claim is taken after the
+     * mkdir, so a sweeping JVM can claim and remove the fresh directory first; the blocking claim
+     * then returns once the sweeper lets go, the directory is found gone, and a new name is tried.
+     */
+    private static void createJvmDir(Path base, int baseFd) throws UnavailableException {
+        for (int attempt = 1;; attempt++) {
+            String name = JVM_DIR_PREFIX + ProcessHandle.current().pid() + "-"
+                    + Integer.toHexString(ThreadLocalRandom.current().nextInt() | 0x10000000);
+            int fd = Native.cgroupCreate(baseFd, name);
+            if (fd < 0) {
+                UnavailableException e = unavailable(base.resolve(name), fd);
+                if (fd == -Native.EACCES || fd == -Native.EPERM) {
+                    e = new UnavailableException(e.getMessage() + "; the cgroup is not delegated to"
+                            + " this user (set " + PROPERTY + " to one that is)", -fd);
+                }
+                throw e;
+            }
+            int claimed = Native.cgroupClaim(fd, true);
+            if (claimed < 0) {
+                // Not expected (flock works on every cgroupfs): the directory stays usable, but
+                // another JVM may sweep it while it is empty and this JVM's PID is not its own.
+                LOG.log(System.Logger.Level.DEBUG, "cannot claim " + base.resolve(name) + ": "
+                        + Native.errnoName(-claimed) + "; it is protected by its PID only");
+            }
+            if (Native.cgroupPopulated(fd) != -Native.ENOENT) {
+                jvmDirFd = fd;
+                jvmDir = base.resolve(name);
+                return;
+            }
+            Native.closeFd(fd); // swept between the mkdir and the claim
+            if (attempt == CREATE_ATTEMPTS) {
+                throw new UnavailableException("the cgroup directories this JVM made under " + base
+                        + " were removed at once, " + CREATE_ATTEMPTS + " times (by what?)", Native.ENOENT);
+            }
         }
     }
 
@@ -442,7 +531,11 @@ public final class Cgroups {
         }
     }
 
-    /** Directories of JVMs that are gone, with their empty leaves: best effort. */
+    /**
+     * Directories of JVMs that are gone, with their empty leaves: best effort. Gone means that
+     * the directory's claim is free (see the class comment); for directories of versions that did
+     * not claim theirs, also that no process here has the PID in the name.
+     */
     private static void removeStale(Path base, int baseFd) {
         try (DirectoryStream<Path> dirs = Files.newDirectoryStream(base, JVM_DIR_PREFIX + "*-*")) {
             for (Path dir : dirs) {
@@ -451,15 +544,28 @@ public final class Cgroups {
                 try {
                     pid = Long.parseLong(name.substring(JVM_DIR_PREFIX.length(),
                             name.indexOf('-', JVM_DIR_PREFIX.length())));
-                } catch (NumberFormatException e) {
+                } catch (NumberFormatException | IndexOutOfBoundsException e) {
                     continue;
                 }
-                if (dir.equals(jvmDir) || ProcessHandle.of(pid).isPresent()) {
-                    continue; // a JVM (or a recycled PID) that may still use it
+                if (dir.equals(jvmDir)) {
+                    continue;
                 }
-                removeEmptySubdirs(dir.resolve(DIE_DIR));
-                removeEmptySubdirs(dir);
-                Native.cgroupRemove(baseFd, name);
+                int fd = openDir(dir);
+                if (fd < 0) {
+                    continue; // removed meanwhile, or not ours to open
+                }
+                try {
+                    if (Native.cgroupClaim(fd, false) != 0 || ProcessHandle.of(pid).isPresent()) {
+                        continue; // claimed by a live JVM; or an unclaimed one whose PID lives here
+                    }
+                    // Held until the directory is gone: its owner, if it has only just made it,
+                    // waits for the claim and then finds it removed (createJvmDir).
+                    removeEmptySubdirs(dir.resolve(DIE_DIR));
+                    removeEmptySubdirs(dir);
+                    Native.cgroupRemove(baseFd, name);
+                } finally {
+                    Native.closeFd(fd);
+                }
             }
         } catch (IOException | RuntimeException e) {
             // Not ours to worry about: the next JVM tries again.
@@ -487,17 +593,19 @@ public final class Cgroups {
     /**
      * Polls populated (1, 0 or -errno) until it is no longer 1, sleeping 1 ms, then up to 10 ms,
      * between looks. True if it became 0; false on an error, the timeout, or an interrupt (whose
-     * status is set again).
+     * status is set again). A timeout too long for {@code nanoTime} arithmetic (more than about
+     * 146 years) means no timeout: computing its deadline would overflow into the past.
      */
-    private static boolean awaitUnpopulated(IntSupplier populated, long millis) {
-        long deadline = System.nanoTime() + millis * 1_000_000L;
+    private static boolean awaitUnpopulated(IntSupplier populated, long nanos) {
+        boolean forever = nanos >= Long.MAX_VALUE / 2;
+        long deadline = forever ? 0 : System.nanoTime() + Math.max(0, nanos);
         long sleep = 1;
         for (;;) {
             int p = populated.getAsInt();
             if (p <= 0) {
                 return p == 0;
             }
-            if (System.nanoTime() - deadline >= 0) {
+            if (!forever && System.nanoTime() - deadline >= 0) {
                 return false;
             }
             try {
@@ -517,7 +625,7 @@ public final class Cgroups {
             die = dieDirFd;
         }
         if (die >= 0 && Native.cgroupSignal(die, Native.SIGKILL) == 0) {
-            awaitUnpopulated(() -> Native.cgroupPopulated(die), 1000);
+            awaitUnpopulated(() -> Native.cgroupPopulated(die), 1_000_000_000L);
         }
         for (Leaf leaf : LEAVES) {
             leaf.remove();

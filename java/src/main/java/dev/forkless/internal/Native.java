@@ -262,6 +262,8 @@ public final class Native {
 
     private static native int cgroupRemove0(int parentFd, byte[] name);
 
+    private static native int cgroupClaim0(int cgroupFd, boolean wait);
+
     private static native int wait0(long handle, int timeoutMillis, long[] status);
 
     private static native int signal0(long handle, int sig);
@@ -404,6 +406,20 @@ public final class Native {
      */
     public static int cgroupRemove(int parentFd, String name) {
         return cgroupRemove0(parentFd, name.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+    }
+
+    /**
+     * Claims the cgroup for this process ({@code fl_cgroup_claim}: an exclusive {@code flock} on
+     * the directory's open file description, dropped by the kernel when the descriptor is closed
+     * or the process dies).
+     *
+     * @param cgroupFd the directory
+     * @param wait block until claimed, else answer -EAGAIN (EWOULDBLOCK) at once
+     * @return 0, or -errno (-EAGAIN: claimed by another description; -EINVAL: not a cgroup2
+     *     directory)
+     */
+    public static int cgroupClaim(int cgroupFd, boolean wait) {
+        return cgroupClaim0(cgroupFd, wait);
     }
 
     /**
