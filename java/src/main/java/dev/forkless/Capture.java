@@ -690,19 +690,29 @@ final class Capture {
             Throwable t = failure;
             // Off the reactor thread: the future's callbacks run where it completes, and closing the
             // command's child may wait for its tree.
-            Callbacks.EXECUTOR.execute(() -> {
-                try {
-                    if (closeChild) {
-                        child.close();
+            try {
+                Callbacks.EXECUTOR.execute(() -> {
+                    try {
+                        if (closeChild) {
+                            child.close();
+                        }
+                    } finally {
+                        complete(o, t);
                     }
-                } finally {
-                    if (t != null) {
-                        result.completeExceptionally(t);
-                    } else {
-                        result.complete(o);
-                    }
-                }
-            });
+                });
+            } catch (Throwable refused) {
+                // No thread to hand it to (out of memory?): complete here rather than never. The
+                // command's child is then left to its Cleaner: closing could wait on this thread.
+                complete(o, t);
+            }
+        }
+
+        private void complete(Output o, Throwable t) {
+            if (t != null) {
+                result.completeExceptionally(t);
+            } else {
+                result.complete(o);
+            }
         }
 
         /**
