@@ -1014,19 +1014,28 @@ public final class Child implements AutoCloseable {
      * options' cut-off after the exit), then waits for the exit. Streams that are not piped are
      * not collected (their bytes in the result are empty).
      *
+     * <p>By default everything is kept (up to {@value OutputOptions#MAX_MAX_BYTES} bytes per
+     * stream, then {@link OutputTooLargeException}) and there is no timeout. With
+     * {@link OutputOptions#timeout(java.time.Duration)} the child (its tree, where it has a cgroup
+     * or process group of its own) is killed when the time is up, and the result holds what it
+     * wrote before, its killed status and {@link Output#timedOut()} true.
+     *
      * <p>All in the calling thread, without a helper thread: one {@code poll} loop in the core
      * moves the bytes in both directions, so a child that writes a lot before reading its input
      * cannot deadlock. The thread blocks in native code for up to 200 ms at a time (a virtual
      * thread keeps its carrier; prefer {@link #outputAsync(OutputOptions)} there) and checks for
      * an interrupt in between.
      *
-     * @param options input, limit, cut-off
+     * @param options input, limit, timeout, cut-off
      * @return the output and exit status
      * @throws InterruptedException if interrupted: the pipes are then closed, the child is left
      *     running
+     * @throws OutputTooLargeException if a stream goes past what may be kept (see
+     *     {@link OutputOptions}); the pipes are then closed, the child is left running
      * @throws IllegalStateException if a pipe is already used otherwise (e.g. {@link #stdout()}
      *     was called), input is given but stdin is not piped, or after {@link #close()}
-     * @throws UncheckedIOException if reading fails ({@code EIO}; not expected for pipes)
+     * @throws UncheckedIOException if reading fails ({@code EIO}; not expected for pipes), or the
+     *     timeout's kill is refused
      */
     public Output output(OutputOptions options) throws InterruptedException {
         Objects.requireNonNull(options, "options");
@@ -1044,15 +1053,52 @@ public final class Child implements AutoCloseable {
      * the {@link #onExit()} executor once the child has exited and its output is complete.
      * Hundreds of children can be collected at once with no thread beyond the reactor.
      *
-     * @param options input, limit, cut-off
+     * <p>The future fails with {@link OutputTooLargeException} where {@code output} would throw
+     * it (never with an {@code OutOfMemoryError} on the reactor thread), and with whatever else
+     * goes wrong while collecting: it always completes, and the pipes are closed by then.
+     * Completing it from outside ({@code cancel(...)}, {@code orTimeout(...)},
+     * {@code complete(...)}) stops the collection: the child is sent {@link Signal#KILL} at once,
+     * by the completing thread (its whole tree where it has a cgroup or process group of its own),
+     * its pipes are closed, and the reactor reaps it when it has died. To keep the child running,
+     * do not complete this future; use a dependent one ({@code thenApply}, ...) instead.
+     *
+     * @param options input, limit, timeout, cut-off
      * @return the future output
      * @throws IllegalStateException as {@link #output(OutputOptions)}
      */
     public CompletableFuture<Output> outputAsync(OutputOptions options) {
         Objects.requireNonNull(options, "options");
         ensureOpen();
-        return Capture.collectAsync(this, options);
+        return Capture.collectAsync(this, options, false);
     }
+
+    /**
+     * Kills what an output timeout or a cancelled {@code outputAsync} stops: the whole tree where
+     * the child has one (a cgroup, or a process group it leads), else the child. Nothing once the
+     * child is closed (its close action has dealt with it) or gone.
+     */
+    void killForOutput() {
+        try {
+            if (leaf != null) {
+                killTree(Signal.KILL);
+                return;
+            }
+            int rc = process.signalGroup(Signal.KILL.number());
+            if (rc == -Native.EINVAL) { // no process group of its own
+                kill(Signal.KILL);
+            } else if (rc < 0 && rc != -Native.ESRCH) {
+                throw new UncheckedIOException(new Native.ErrnoException("kill the process group of child "
+                        + pid + " (" + program + ")", -rc));
+            }
+        } catch (IllegalStateException closedMeanwhile) {
+            // Closed: its close action (kill by default) has dealt with it.
+        } finally {
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /** The longest line {@link #onStdoutLine(Consumer)} and its relatives deliver whole, in chars. */
+    public static final int DEFAULT_MAX_LINE_LENGTH = 1 << 20;
 
     /**
      * Hands every line the child writes to stdout to {@code consumer}, decoded as UTF-8; see
@@ -1066,21 +1112,9 @@ public final class Child implements AutoCloseable {
     }
 
     /**
-     * Hands every line the child writes to stdout (piped) to {@code consumer}, as it arrives,
-     * without a thread per stream: the reactor thread reads and decodes, {@code executor} runs the
-     * consumer (default, in {@link #onStdoutLine(Consumer)}: the {@link #onExit()} executor;
-     * {@code Runnable::run} runs it on the reactor thread, which must then be quick). Lines are
-     * delivered in order, one batch at a time: while the consumer is busy nothing more is read,
-     * so a slow consumer slows the child (its pipe fills) rather than growing memory.
-     *
-     * <p>Lines end at {@code 
-}, {@code 
-} or {@code 
-}, not included; a last line without a
-     * terminator is delivered at end-of-file; malformed input becomes U+FFFD. If the consumer
-     * throws, delivery stops, the pipe is closed (the child gets {@code EPIPE} if it writes on) and
-     * the future completes with that exception. The pipe stays open when the {@code Child} is
-     * closed: the stream ends at end-of-file.
+     * Hands every line the child writes to stdout (piped) to {@code consumer}, as it arrives, with
+     * lines of at most {@value #DEFAULT_MAX_LINE_LENGTH} chars; see
+     * {@link #onStdoutLine(Charset, int, Executor, Consumer)}.
      *
      * @param charset how the bytes are decoded
      * @param executor where the consumer runs
@@ -1090,7 +1124,42 @@ public final class Child implements AutoCloseable {
      *     {@link #close()}
      */
     public CompletableFuture<Void> onStdoutLine(Charset charset, Executor executor, Consumer<String> consumer) {
-        return lines(1, charset, executor, consumer);
+        return lines(1, charset, DEFAULT_MAX_LINE_LENGTH, executor, consumer);
+    }
+
+    /**
+     * Hands every line the child writes to stdout (piped) to {@code consumer}, as it arrives,
+     * without a thread per stream: the reactor thread reads and decodes, {@code executor} runs the
+     * consumer (default, in {@link #onStdoutLine(Consumer)}: the {@link #onExit()} executor;
+     * {@code Runnable::run} runs it on the reactor thread, which must then be quick). Lines are
+     * delivered in order, one batch at a time: while the consumer is busy nothing more is read,
+     * so a slow consumer slows the child (its pipe fills) rather than growing memory.
+     *
+     * <p>Lines end at {@code \n}, {@code \r} or {@code \r\n}, not included; a last line without a
+     * terminator is delivered at end-of-file; malformed input becomes U+FFFD. A line longer than
+     * {@code maxLineLength} chars (default {@value #DEFAULT_MAX_LINE_LENGTH}) is delivered in
+     * pieces of {@code maxLineLength} chars (one fewer where a surrogate pair would be split),
+     * each as a line of its own, the last piece up to the line's end: nothing is dropped, and
+     * memory stays bounded however long a line the child writes ({@code head -c 1G /dev/zero}).
+     *
+     * <p>If the consumer or the executor throws (anything, an {@code Error} included), delivery
+     * stops, the pipe is closed (the child gets {@code EPIPE} if it writes on) and the future
+     * completes with that exception; so does any failure while reading. The future always
+     * completes. The pipe stays open when the {@code Child} is closed: the stream ends at
+     * end-of-file.
+     *
+     * @param charset how the bytes are decoded
+     * @param maxLineLength the longest piece delivered, in chars, at least 2
+     * @param executor where the consumer runs
+     * @param consumer receives each line
+     * @return a future completed after the last line has been delivered
+     * @throws IllegalArgumentException if {@code maxLineLength} is below 2
+     * @throws IllegalStateException if stdout is not piped or already used otherwise, or after
+     *     {@link #close()}
+     */
+    public CompletableFuture<Void> onStdoutLine(Charset charset, int maxLineLength, Executor executor,
+                                                Consumer<String> consumer) {
+        return lines(1, charset, maxLineLength, executor, consumer);
     }
 
     /**
@@ -1112,20 +1181,38 @@ public final class Child implements AutoCloseable {
      * @return a future completed after the last line has been delivered
      */
     public CompletableFuture<Void> onStderrLine(Charset charset, Executor executor, Consumer<String> consumer) {
-        return lines(2, charset, executor, consumer);
+        return lines(2, charset, DEFAULT_MAX_LINE_LENGTH, executor, consumer);
     }
 
-    private CompletableFuture<Void> lines(int stream, Charset charset, Executor executor,
+    /**
+     * As {@link #onStdoutLine(Charset, int, Executor, Consumer)}, for stderr.
+     *
+     * @param charset how the bytes are decoded
+     * @param maxLineLength the longest piece delivered, in chars, at least 2
+     * @param executor where the consumer runs
+     * @param consumer receives each line
+     * @return a future completed after the last line has been delivered
+     */
+    public CompletableFuture<Void> onStderrLine(Charset charset, int maxLineLength, Executor executor,
+                                                Consumer<String> consumer) {
+        return lines(2, charset, maxLineLength, executor, consumer);
+    }
+
+    private CompletableFuture<Void> lines(int stream, Charset charset, int maxLineLength, Executor executor,
                                           Consumer<String> consumer) {
         Objects.requireNonNull(charset, "charset");
         Objects.requireNonNull(executor, "executor");
         Objects.requireNonNull(consumer, "consumer");
+        if (maxLineLength < 2) {
+            throw new IllegalArgumentException("maxLineLength must be at least 2 (a surrogate pair): "
+                    + maxLineLength);
+        }
         PipeEnd end = pipe(stream);
         if (end == null) {
             throw new IllegalStateException(STREAMS[stream] + " of " + this + " is not Stdio.piped()");
         }
-        return LineReader.start(end, stream == 1 ? "onStdoutLine" : "onStderrLine", charset, executor,
-                consumer);
+        return LineReader.start(end, stream == 1 ? "onStdoutLine" : "onStderrLine", charset, maxLineLength,
+                executor, consumer);
     }
 
     /**

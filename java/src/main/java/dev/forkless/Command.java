@@ -531,13 +531,23 @@ public final class Command {
      * {@code stderr(Stdio.inherit())} shows stderr on the console and collects stdout only,
      * {@code stderr(Stdio.toStdout())} collects both, interleaved, as stdout). The child is closed
      * with the command's {@link CloseAction} when collection ends; it has exited by then, unless
-     * collection was interrupted or stopped by {@link OutputOptions#stopAfterExit(java.time.Duration)}.
+     * collection failed, was interrupted or stopped by
+     * {@link OutputOptions#stopAfterExit(java.time.Duration)}.
      *
-     * @param options input, limit per stream (default 64 MiB), what to do when the child exits
-     *     while its pipes are held open
+     * <p>Defaults: everything is kept (no limit but the {@value OutputOptions#MAX_MAX_BYTES} bytes
+     * an array holds, then {@link OutputTooLargeException}), no timeout. With
+     * {@link OutputOptions#timeout(java.time.Duration)} the child is killed when the time is up
+     * (its tree with {@link #treeKill(TreeKill)}, {@link #newProcessGroup()} or
+     * {@link CloseAction#KILL_TREE}), and the result holds what it wrote before, with
+     * {@link Output#timedOut()} true.
+     *
+     * @param options input, limit per stream (default: none), timeout (default: none), what to do
+     *     when the child exits while its pipes are held open
      * @return the output and exit status
      * @throws ProcessStartException if the child cannot be started
      * @throws InterruptedException if interrupted; the child is then closed (default: killed)
+     * @throws OutputTooLargeException if a stream goes past what may be kept; the child is then
+     *     closed (default: killed)
      * @throws IllegalArgumentException if the options carry input but stdin is set to something
      *     other than {@link Stdio#piped()}
      */
@@ -550,22 +560,24 @@ public final class Command {
     /**
      * {@link #output(OutputOptions)} without blocking: the child is started in the calling thread
      * (so a start failure is thrown here), then its output is collected by the reactor thread (see
-     * {@link Child#outputAsync(OutputOptions)}) and the child closed when the future completes.
+     * {@link Child#outputAsync(OutputOptions)}) and the child closed (its {@link CloseAction})
+     * before the future completes. The future always completes, exceptionally if collection
+     * fails ({@link OutputTooLargeException}, ...). Cancelling it (or completing it otherwise,
+     * {@code orTimeout(...)} included) kills the child at once (its tree, where it has one), closes
+     * its pipes and then closes the child, which reaps it.
      *
-     * @param options input, limit, cut-off
+     * @param options input, limit, timeout, cut-off
      * @return the future output; completes on the {@link Child#onExit()} executor
      * @throws ProcessStartException if the child cannot be started
      */
     public CompletableFuture<Output> outputAsync(OutputOptions options) throws ProcessStartException {
         Child child = forOutput(options).spawn();
-        CompletableFuture<Output> f;
         try {
-            f = Capture.collectAsync(child, options);
+            return Capture.collectAsync(child, options, true);
         } catch (RuntimeException | Error e) {
             child.close();
             throw e;
         }
-        return f.whenComplete((out, failure) -> child.close());
     }
 
     /**

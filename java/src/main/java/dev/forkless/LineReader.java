@@ -26,7 +26,15 @@ import java.util.function.Consumer;
  *
  * <p>Lines end at {@code \n}, {@code \r} or {@code \r\n} (as {@link java.io.BufferedReader}
  * reads them); the terminator is not part of the line. A last line without a terminator is
- * delivered at end-of-file. Malformed input is replaced with U+FFFD.
+ * delivered at end-of-file. Malformed input is replaced with U+FFFD. A line longer than
+ * {@code maxLineLength} chars is delivered in pieces of that many (one fewer rather than split a
+ * surrogate pair): a child that never writes a terminator ({@code head -c 1G /dev/zero}) would
+ * otherwise grow the pending line until the reactor thread runs out of memory.
+ *
+ * <p>Every step that runs on the reactor thread or the executor ends the stream on any
+ * {@code Throwable}: the pipe is closed (the child is not left blocked on a full pipe) and the
+ * future completes exceptionally. The reactor only logs what escapes a task; it could not know
+ * which future to complete.
  */
 final class LineReader {
     private static final int CHUNK = 64 << 10;
@@ -35,6 +43,7 @@ final class LineReader {
     private final Reactor reactor;
     private final Executor executor;
     private final Consumer<String> consumer;
+    private final int maxLineLength;
     private final CharsetDecoder decoder;
     private final CompletableFuture<Void> done = new CompletableFuture<>();
     private final byte[] bytes = new byte[CHUNK];
@@ -47,8 +56,9 @@ final class LineReader {
     private int raw = -1;
     private long token; // of the latest watch: unwatch must name it (the core checks)
 
-    private LineReader(PipeEnd end, Reactor reactor, Charset charset, Executor executor,
+    private LineReader(PipeEnd end, Reactor reactor, Charset charset, int maxLineLength, Executor executor,
                        Consumer<String> consumer) {
+        this.maxLineLength = maxLineLength;
         this.end = end;
         this.reactor = reactor;
         this.executor = executor;
@@ -58,8 +68,8 @@ final class LineReader {
         this.chars = CharBuffer.allocate((int) Math.ceil(CHUNK * (double) decoder.maxCharsPerByte()) + 16);
     }
 
-    static CompletableFuture<Void> start(PipeEnd end, String who, Charset charset, Executor executor,
-                                         Consumer<String> consumer) {
+    static CompletableFuture<Void> start(PipeEnd end, String who, Charset charset, int maxLineLength,
+                                         Executor executor, Consumer<String> consumer) {
         end.claim(who, true);
         Reactor reactor;
         try {
@@ -68,7 +78,7 @@ final class LineReader {
             end.unclaim(who);
             throw new UncheckedIOException(e.toPublic(null));
         }
-        LineReader r = new LineReader(end, reactor, charset, executor, consumer);
+        LineReader r = new LineReader(end, reactor, charset, maxLineLength, executor, consumer);
         r.raw = end.fd().borrow();
         if (r.raw < 0) {
             end.unclaim(who);
@@ -80,9 +90,17 @@ final class LineReader {
 
     private void watch() {
         try {
-            token = reactor.watchFd(raw, Native.WATCH_READ, this::readable);
+            token = reactor.watchFd(raw, Native.WATCH_READ, this::readableGuarded);
         } catch (Native.ErrnoException e) {
             finish(new UncheckedIOException(e.toPublic(end.name())));
+        }
+    }
+
+    private void readableGuarded() {
+        try {
+            readable();
+        } catch (Throwable t) {
+            finish(t);
         }
     }
 
@@ -109,11 +127,7 @@ final class LineReader {
         chars.flip();
         List<String> lines = cut(eof);
         chars.clear();
-        try {
-            executor.execute(() -> deliver(lines, eof));
-        } catch (RuntimeException rejected) {
-            finish(rejected);
-        }
+        executor.execute(() -> deliver(lines, eof)); // if it throws: finish, by the guard
     }
 
     private List<String> cut(boolean eof) {
@@ -132,6 +146,11 @@ final class LineReader {
                 afterCr = c == '\r';
             } else {
                 partial.append(c);
+                if (partial.length() == maxLineLength) {
+                    int piece = Character.isHighSurrogate(c) ? maxLineLength - 1 : maxLineLength;
+                    lines.add(partial.substring(0, piece));
+                    partial.delete(0, piece);
+                }
             }
         }
         if (eof && partial.length() > 0) {
@@ -146,14 +165,13 @@ final class LineReader {
             for (String line : lines) {
                 consumer.accept(line);
             }
+            if (eof) {
+                finish(null);
+            } else {
+                watch(); // from the executor's thread: allowed, and the next report comes on the reactor
+            }
         } catch (Throwable t) {
             finish(t);
-            return;
-        }
-        if (eof) {
-            finish(null);
-        } else {
-            watch(); // from the executor's thread: allowed, and the next report comes on the reactor
         }
     }
 
@@ -162,16 +180,23 @@ final class LineReader {
      * gets {@code EPIPE}), completes the future.
      */
     private void finish(Throwable failure) {
+        Throwable f = failure;
         if (raw >= 0) {
-            reactor.unwatchFd(raw, token);
-            raw = -1;
-            end.fd().unborrow();
-            end.close();
+            int fd = raw;
+            raw = -1; // first: if what follows throws, nothing is given back twice
+            try {
+                reactor.unwatchFd(fd, token);
+            } catch (Throwable t) {
+                f = f == null ? t : f;
+            } finally {
+                end.fd().unborrow();
+                end.close();
+            }
         }
-        if (failure == null) {
+        if (f == null) {
             done.complete(null);
         } else {
-            done.completeExceptionally(failure);
+            done.completeExceptionally(f);
         }
     }
 }

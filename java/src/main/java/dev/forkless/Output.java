@@ -2,6 +2,7 @@ package dev.forkless;
 
 import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.Objects;
 
 /**
@@ -16,15 +17,17 @@ public final class Output {
     private final boolean stdoutTruncated;
     private final boolean stderrTruncated;
     private final boolean cutOff;
+    private final boolean timedOut;
 
     Output(ExitStatus status, byte[] stdout, byte[] stderr, boolean stdoutTruncated,
-           boolean stderrTruncated, boolean cutOff) {
+           boolean stderrTruncated, boolean cutOff, boolean timedOut) {
         this.status = Objects.requireNonNull(status, "status");
         this.stdout = stdout;
         this.stderr = stderr;
         this.stdoutTruncated = stdoutTruncated;
         this.stderrTruncated = stderrTruncated;
         this.cutOff = cutOff;
+        this.timedOut = timedOut;
     }
 
     /**
@@ -123,12 +126,26 @@ public final class Output {
     }
 
     /**
-     * Like {@code "Output[exit 0, stdout 12 bytes, stderr 0 bytes]"}, with the flags that are set.
+     * Whether the {@link OutputOptions#timeout(Duration) timeout} ran out: the child (its tree,
+     * where it has one) was killed, {@link #status()} is then normally that kill
+     * ({@link ExitStatus#signal()} {@link Signal#KILL}), and the bytes are what the child wrote
+     * before.
+     *
+     * @return true if timed out
+     */
+    public boolean timedOut() {
+        return timedOut;
+    }
+
+    /**
+     * Like {@code "Output[exit 0, stdout 12 bytes, stderr 0 bytes]"}, with the flags that are set:
+     * {@code "(truncated)"} after a stream that went past its limit, {@code ", timed out"},
+     * {@code ", cut off after exit"}.
      */
     @Override
     public String toString() {
         return "Output[" + status + ", stdout " + stdout.length + " bytes" + (stdoutTruncated ? " (truncated)" : "")
                 + ", stderr " + stderr.length + " bytes" + (stderrTruncated ? " (truncated)" : "")
-                + (cutOff ? ", cut off after exit" : "") + "]";
+                + (timedOut ? ", timed out" : "") + (cutOff ? ", cut off after exit" : "") + "]";
     }
 }

@@ -264,7 +264,7 @@ class OutputTest {
     void optionsValidateAndDescribeThemselves() {
         assertThrows(IllegalArgumentException.class, () -> OutputOptions.defaults().maxBytes(-1));
         assertThrows(IllegalArgumentException.class, () -> OutputOptions.defaults().stopAfterExit(Duration.ofSeconds(-1)));
-        assertEquals(OutputOptions.DEFAULT_MAX_BYTES, OutputOptions.defaults().limit());
+        assertEquals(OutputOptions.MAX_MAX_BYTES, OutputOptions.defaults().limit());
         assertTrue(OutputOptions.defaults().input("abc").toString().contains("input 3 bytes"));
     }
 

@@ -364,6 +364,9 @@ public final class Reactor {
                     try {
                         dispatch(events, i * Native.EVENT_LENGTH);
                     } catch (Throwable t) {
+                        // A last resort: the owners of pipe watches and timers (outputAsync, line
+                        // readers) catch everything in their tasks and complete their futures;
+                        // this thread cannot know whose future an escaped failure belongs to.
                         log(t);
                     }
                 }
@@ -407,7 +410,8 @@ public final class Reactor {
 
     private static void log(Throwable t) {
         try {
-            LOG.log(System.Logger.Level.ERROR, "forkless reactor: failure while completing an exit", t);
+            LOG.log(System.Logger.Level.ERROR, "forkless reactor: failure in a task (an exit, a pipe"
+                    + " watch or a timer)", t);
         } catch (Throwable ignored) {
             // Even logging failed (out of memory?): keep the thread alive regardless.
         }
