@@ -225,10 +225,10 @@ public final class Main {
         out.println();
         out.println("Runs COMMAND through Forkless with stdin, stdout and stderr passed through,");
         out.println("then prints its exit status and resource usage on standard error and exits");
-        out.println("with its exit code (128 + signal number if a signal killed it). Ctrl+C reaches");
-        out.println("COMMAND from the terminal; TERM and HUP sent to forkless are passed on to it.");
-        out.println("Exit codes of forkless itself: 127 COMMAND not found, 126 found but not");
-        out.println("executable, 125 another failure to run it, 2 usage error.");
+        out.println("with its exit code (128 + signal number if a signal killed it).");
+        out.println("Ctrl+C reaches COMMAND from the terminal; TERM and HUP sent to forkless");
+        out.println("are passed on to it. Exit codes of forkless itself: 127 COMMAND not found,");
+        out.println("126 found but not executable, 125 another failure to run it, 2 usage error.");
     }
 
     /**
@@ -261,7 +261,9 @@ public final class Main {
 
         private void take(String name, dev.forkless.Signal forward) {
             sun.misc.Signal sig = new sun.misc.Signal(name);
-            sun.misc.SignalHandler handler = forward == null ? received -> { } : received -> pass(forward);
+            sun.misc.SignalHandler handler = forward == null
+                    ? received -> { }
+                    : received -> pass(forward);
             sun.misc.SignalHandler old;
             try {
                 old = sun.misc.Signal.handle(sig, handler);
