@@ -125,6 +125,41 @@ class MainTest {
     }
 
     @Test
+    void withoutTheNativeLibraryTheToolFailsWith125(@TempDir Path dir) throws Exception {
+        // The library's classes without META-INF/native (from target/classes or from the jar),
+        // so the loader finds no native library anywhere.
+        Path classes = dir.resolve("classes");
+        Path origin = Path.of(Main.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        try (java.nio.file.FileSystem jar = Files.isDirectory(origin) ? null
+                : java.nio.file.FileSystems.newFileSystem(origin)) {
+            Path root = jar == null ? origin : jar.getPath("/");
+            try (java.util.stream.Stream<Path> walk = Files.walk(root.resolve("dev"))) {
+                for (Path from : (Iterable<Path>) walk::iterator) {
+                    Path to = classes.resolve(root.relativize(from).toString());
+                    if (Files.isDirectory(from)) {
+                        Files.createDirectories(to);
+                    } else {
+                        Files.copy(from, to);
+                    }
+                }
+            }
+        }
+        java.util.List<String> cmd = ToolJvm.command("run", "--", "true");
+        cmd.set(cmd.indexOf("-cp") + 1, classes.toString());
+        Path err = dir.resolve("err");
+        Process p = new ProcessBuilder(cmd)
+                .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                .redirectOutput(dir.resolve("out").toFile())
+                .redirectError(err.toFile())
+                .start();
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS), "the tool did not finish");
+        String text = Files.readString(err);
+        // 127 would say "not found" of a command that exists: the tool itself failed.
+        assertEquals(Main.EXIT_FAILED, p.exitValue(), text);
+        assertTrue(text.startsWith("forkless: the native library is unavailable: "), text);
+    }
+
+    @Test
     void aChildLargerThanTheToolsJvmGetsItsOwnPeak(@TempDir Path dir) throws Exception {
         // perl builds a 100 MiB string (and copies it): far above the tool JVM's own peak.
         Path err = dir.resolve("err");
