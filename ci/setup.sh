@@ -16,6 +16,8 @@ cd "$(dirname "$0")/.."
 #   gcc-mingw-w64-x86-64 g++-mingw-w64-x86-64   ci/windows.sh: the core cross-built for Windows
 #   wine64 wine              ci/windows.sh runs the Windows tests under Wine
 #   googletest               Google Test sources (/usr/src/googletest), built with mingw there
+#   tmux perl                a terminal for the `forkless run` Ctrl+C test (MainSignalsTest) and a
+#                            memory-hungry child for its peak-RSS test (MainTest)
 packages=(
   openjdk-17-jdk-headless
   maven
@@ -32,6 +34,8 @@ packages=(
   wine64
   wine
   googletest
+  tmux
+  perl
 )
 
 missing=()

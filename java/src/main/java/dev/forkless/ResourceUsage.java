@@ -7,16 +7,19 @@ import java.util.Objects;
  * What a child used, as the kernel accounted it when the child was reaped ({@code getrusage}
  * figures of that one process; its own children count only if it waited for them).
  *
+ * <p>Caveat on Linux: {@link #maxRssBytes()} is in general not the child's own peak. Forkless
+ * starts children vfork-style (the child runs in this JVM's memory until its {@code execve}), and
+ * the kernel folds the peak resident size of the memory a process leaves at {@code execve} into
+ * {@code ru_maxrss}. So the figure is the larger of this JVM's peak resident size at the moment of
+ * the spawn and the child's own peak: for a child smaller than the JVM (most commands) it is the
+ * JVM's figure, and it is the child's only when it exceeds the JVM's peak ({@code VmHWM} in
+ * {@code /proc/self/status}, which only grows, is a safe bound to compare with: the
+ * {@code forkless run} tool prints the figure only then). The CPU times are not affected.
+ *
  * @param userCpuTime CPU time spent in user mode
  * @param systemCpuTime CPU time spent in the kernel on the child's behalf
- * <p>Caveat on Linux: Forkless starts children vfork-style (the child runs in this JVM's memory
- * until its {@code execve}), and the kernel folds the peak resident size of the memory a process
- * leaves at {@code execve} into {@code ru_maxrss}. So {@link #maxRssBytes()} is at least this JVM's
- * resident size at the moment of the spawn; it is the child's own peak only when that is larger.
- * The CPU times are not affected.
- *
- * @param maxRssBytes peak resident set size in bytes (the kernel counts KiB; this is KiB * 1024);
- *     see the caveat above
+ * @param maxRssBytes the kernel's peak resident set size in bytes (it counts KiB; this is
+ *     KiB * 1024): on Linux at least this JVM's peak at the spawn, see the caveat above
  */
 public record ResourceUsage(Duration userCpuTime, Duration systemCpuTime, long maxRssBytes) {
     /**
