@@ -978,7 +978,8 @@ public final class Child implements AutoCloseable {
 
     /**
      * {@link #stdout()} as a blocking channel: {@code read} reads at least one byte, or returns
-     * -1 at end-of-file.
+     * -1 at end-of-file. Its {@code read} throws {@link java.nio.ReadOnlyBufferException} for a
+     * read-only buffer (heap or direct) before reading anything.
      *
      * @return the channel
      * @throws IllegalStateException as {@link #stdout()}
@@ -988,7 +989,8 @@ public final class Child implements AutoCloseable {
     }
 
     /**
-     * {@link #stderr()} as a blocking channel.
+     * {@link #stderr()} as a blocking channel, refusing read-only buffers as
+     * {@link #stdoutChannel()} does.
      *
      * @return the channel
      * @throws IllegalStateException as {@link #stderr()}

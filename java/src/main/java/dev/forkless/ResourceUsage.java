@@ -49,11 +49,13 @@ public record ResourceUsage(Duration userCpuTime, Duration systemCpuTime, long m
     }
 
     /**
-     * Like {@code "user 0.012s, system 0.004s, max RSS 3.2 MiB"}.
+     * Like {@code "user 0.012s, system 0.004s, max RSS 3.2 MiB (the kernel's figure: counts the JVM's
+     * at the spawn)"}: the label keeps the JVM's own peak from being read as the child's (see
+     * {@link #maxRssBytes()}).
      */
     @Override
     public String toString() {
-        return String.format(java.util.Locale.ROOT, "user %.3fs, system %.3fs, max RSS %.1f MiB",
+        return String.format(java.util.Locale.ROOT, "user %.3fs, system %.3fs, max RSS %.1f MiB (the kernel's figure: counts the JVM's at the spawn)",
                 userCpuTime.toNanos() / 1e9, systemCpuTime.toNanos() / 1e9, maxRssBytes / 1048576.0);
     }
 }

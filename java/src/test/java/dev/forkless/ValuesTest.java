@@ -66,7 +66,7 @@ class ValuesTest {
     @Test
     void resourceUsage() {
         ResourceUsage u = new ResourceUsage(Duration.ofMillis(12), Duration.ofMillis(4), 3 * 1048576L + 209715);
-        assertEquals("user 0.012s, system 0.004s, max RSS 3.2 MiB", u.toString());
+        assertEquals("user 0.012s, system 0.004s, max RSS 3.2 MiB (the kernel's figure: counts the JVM's at the spawn)", u.toString());
         assertEquals(Duration.ofMillis(16), u.totalCpuTime());
         assertThrows(IllegalArgumentException.class, () -> new ResourceUsage(Duration.ofMillis(-1), Duration.ZERO, 0));
     }

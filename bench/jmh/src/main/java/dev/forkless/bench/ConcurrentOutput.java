@@ -33,7 +33,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <ul>
  *   <li>{@code forkless}: N x {@code Command.of("head", "-c", BYTES, "/dev/zero").outputAsync()}
- *       (defaults: stdin {@code /dev/null}, stdout and stderr piped, at most 64 MiB kept per
+ *       (defaults: stdin {@code /dev/null}, stdout and stderr piped, everything kept per
  *       stream), then {@code join()} every future. The reactor thread reads every pipe.</li>
  *   <li>{@code processBuilder}: the usual way: N x {@code new ProcessBuilder(...).start()} (JDK
  *       defaults, three pipes), each followed by a new platform thread that runs
