@@ -79,6 +79,11 @@ class NativeLoadingTest {
     /** Runs the probe; returns its key=value lines. {@code modulePath}: the jar on the module path. */
     private static Map<String, String> probe(String java, boolean modulePath, List<String> options)
             throws Exception {
+        return probe(java, modulePath, options, List.of());
+    }
+
+    private static Map<String, String> probe(String java, boolean modulePath, List<String> options,
+                                             List<String> args) throws Exception {
         List<String> cmd = new ArrayList<>();
         cmd.add(java);
         cmd.addAll(options);
@@ -89,6 +94,7 @@ class NativeLoadingTest {
             cmd.addAll(List.of("-cp", forklessJar() + File.pathSeparator + testClasses()));
         }
         cmd.add(PROBE);
+        cmd.addAll(args);
         Path out = Files.createTempFile(shared, "probe-", ".out");
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(out.toFile()).start();
         assertTrue(p.waitFor(120, TimeUnit.SECONDS), () -> "probe did not finish: " + cmd);
@@ -239,5 +245,16 @@ class NativeLoadingTest {
         assertEquals("0", r.get("spawn"), r.get("_output"));
         assertEquals("1", r.get("mappings"), r.get("_output"));
         assertEquals(List.of("elsewhere", "forkless-" + user), tree(base));
+    }
+
+    /**
+     * Once the JVM is shutting down the reactor polls instead of blocking in native code (which
+     * would hold up HotSpot's exit by about 300 ms); a shutdown hook still gets its child's exit.
+     */
+    @Test
+    void aShutdownHookStillSeesItsChildExit(@TempDir Path base) throws Exception {
+        Map<String, String> r = probe(currentJava(), false, jarOptions(base), List.of("hook"));
+        assertEquals("0", r.get("spawn"), r.get("_output"));
+        assertEquals("7", r.get("hookExit"), r.get("_output"));
     }
 }

@@ -18,6 +18,8 @@ import java.util.Set;
  * the Forkless jar is on the module path.
  *
  * <ul>
+ *   <li>with the argument {@code hook}: {@code hookExit}, the exit code of a child that a
+ *       shutdown hook spawns and waits for (7), or {@code hookError};</li>
  *   <li>{@code available}, {@code cause}: {@code Forkless.isAvailable()} and
  *       {@code unavailabilityCause()}, or {@code threw} with what they threw;</li>
  *   <li>{@code spawn}: the exit code of {@code /bin/true}, or {@code spawnError} with the class and
@@ -32,6 +34,16 @@ public final class LoaderProbe {
     }
 
     public static void main(String[] args) throws IOException {
+        if (args.length > 0 && args[0].equals("hook")) {
+            // A shutdown hook that waits for a child: the reactor must still report exits then.
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                try (Child c = Command.of("/bin/sh", "-c", "exit 7").spawn()) {
+                    System.out.println("hookExit=" + c.waitFor().code().orElse(-1));
+                } catch (Throwable t) {
+                    System.out.println("hookError=" + describe(t));
+                }
+            }));
+        }
         try {
             System.out.println("available=" + Forkless.isAvailable());
             System.out.println("cause=" + Forkless.unavailabilityCause().map(LoaderProbe::describe).orElse(""));
