@@ -257,4 +257,22 @@ class NativeLoadingTest {
         assertEquals("0", r.get("spawn"), r.get("_output"));
         assertEquals("7", r.get("hookExit"), r.get("_output"));
     }
+
+    /**
+     * A spawn that goes well logs nothing, so it does not start the logging back end (the first
+     * {@code System.getLogger} of a JVM loads and configures java.util.logging: tens of ms of the
+     * first spawn, see docs/benchmarks.md).
+     */
+    @Test
+    void aFirstSpawnDoesNotStartTheLoggingBackEnd(@TempDir Path base) throws Exception {
+        Path classes = base.resolve("classes.log");
+        List<String> options = new ArrayList<>(jarOptions(base));
+        options.add("-Xlog:class+load=info:file=" + classes);
+        Map<String, String> r = probe(currentJava(), false, options);
+        assertEquals("0", r.get("spawn"), r.get("_output"));
+        String loaded = Files.readString(classes);
+        assertTrue(loaded.contains(" dev.forkless.internal.Reactor "), "class log has no Reactor: " + classes);
+        assertFalse(loaded.contains(" java.util.logging.LogManager "), "java.util.logging was started");
+        assertFalse(loaded.contains(" java.lang.System$LoggerFinder "), "a System.Logger was looked up");
+    }
 }

@@ -12,7 +12,6 @@ import java.nio.file.InvalidPathException;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFileAttributeView;
 import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -465,8 +464,8 @@ public final class NativeLoader {
      *     {@code x64}, {@code aarch64} for {@code aarch64}/{@code arm64}; null for an empty input
      */
     public static String platform(String osName, String osArch) {
-        String os = osName.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]", "");
-        String arch = osArch.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9_]", "");
+        String os = keep(osName.toLowerCase(Locale.ROOT), "", null);
+        String arch = keep(osArch.toLowerCase(Locale.ROOT), "_", null);
         if (os.isEmpty() || arch.isEmpty()) {
             return null;
         }
@@ -561,14 +560,45 @@ public final class NativeLoader {
     private static String buildTimeHash(URL resource) {
         try (InputStream in = URI.create(resource.toExternalForm() + ".sha256").toURL().openStream()) {
             String s = new String(in.readNBytes(200), StandardCharsets.US_ASCII).trim();
-            return s.matches("[0-9a-f]{64}") ? s : null;
+            return isSha256Hex(s) ? s : null;
         } catch (IOException | IllegalArgumentException e) {
             return null;
         }
     }
 
+    /**
+     * {@code s} with every character that is not an ASCII letter, digit or one of {@code extra}
+     * dropped ({@code replacement} null) or replaced. Not a regular expression: the first one in a
+     * JVM costs milliseconds of class loading, on every start.
+     */
+    private static String keep(String s, String extra, Character replacement) {
+        StringBuilder sb = new StringBuilder(s.length());
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || extra.indexOf(c) >= 0) {
+                sb.append(c);
+            } else if (replacement != null) {
+                sb.append(replacement.charValue());
+            }
+        }
+        return sb.toString();
+    }
+
+    private static boolean isSha256Hex(String s) {
+        if (s.length() != 64) {
+            return false;
+        }
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     private static String cacheDirectoryName() {
-        return "forkless-" + System.getProperty("user.name", "user").replaceAll("[^A-Za-z0-9._-]", "_");
+        return "forkless-" + keep(System.getProperty("user.name", "user"), "._-", '_');
     }
 
     /**
@@ -582,7 +612,8 @@ public final class NativeLoader {
         String dirName = cacheDirectoryName();
         String user = dirName.substring("forkless-".length());
         Path dir = base.resolve(dirName);
-        boolean posix = Files.getFileStore(base).supportsFileAttributeView(PosixFileAttributeView.class);
+        // Not Files.getFileStore(base): on Linux that parses the mount table, a few ms per start.
+        boolean posix = base.getFileSystem().supportedFileAttributeViews().contains("posix");
         if (!posix) {
             Files.createDirectories(dir);
             return dir;

@@ -55,7 +55,7 @@ public final class Reactor {
     private static volatile boolean exiting;
     private static final int MAX_EVENTS = 256;
     private static final long BACKOFF_MILLIS = 10;
-    private static final System.Logger LOG = System.getLogger("dev.forkless");
+    private static final System.Logger LOG = LazyLogger.FORKLESS;
     private static final Object START_LOCK = new Object();
     private static volatile Reactor instance;
 
