@@ -259,12 +259,14 @@ class NativeLoadingTest {
     }
 
     /**
-     * A spawn that goes well logs nothing, so it does not start the logging back end (the first
-     * {@code System.getLogger} of a JVM loads and configures java.util.logging: tens of ms of the
-     * first spawn, see docs/benchmarks.md).
+     * A first use (here with a first extraction: {@code base} is empty) starts nothing it does not
+     * need: no logging back end (a spawn that goes well logs nothing; the first
+     * {@code System.getLogger} of a JVM loads and configures java.util.logging), no
+     * {@code SecureRandom} (behind {@code Files.createTempFile}; it starts the security
+     * providers). Each cost tens of ms of a fresh JVM's first spawn, see docs/benchmarks.md.
      */
     @Test
-    void aFirstSpawnDoesNotStartTheLoggingBackEnd(@TempDir Path base) throws Exception {
+    void aFirstSpawnStartsNeitherLoggingNorSecureRandom(@TempDir Path base) throws Exception {
         Path classes = base.resolve("classes.log");
         List<String> options = new ArrayList<>(jarOptions(base));
         options.add("-Xlog:class+load=info:file=" + classes);
@@ -274,5 +276,6 @@ class NativeLoadingTest {
         assertTrue(loaded.contains(" dev.forkless.internal.Reactor "), "class log has no Reactor: " + classes);
         assertFalse(loaded.contains(" java.util.logging.LogManager "), "java.util.logging was started");
         assertFalse(loaded.contains(" java.lang.System$LoggerFinder "), "a System.Logger was looked up");
+        assertFalse(loaded.contains(" java.security.SecureRandom "), "SecureRandom was started");
     }
 }

@@ -24,6 +24,7 @@ import java.util.Locale;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Finds and loads the JNI library {@code libforkless_jni} exactly once per class loader.
@@ -329,7 +330,7 @@ public final class NativeLoader {
                 try {
                     Path dir = cacheDirectory(request.extractionBase());
                     if (dir == null) {
-                        scratch = Files.createTempDirectory(request.extractionBase(), "forkless-");
+                        scratch = createUnique(request.extractionBase(), "forkless-", "", true);
                     }
                     copy = extract(url, dir == null ? scratch : dir);
                     System.load(copy.toString());
@@ -539,7 +540,7 @@ public final class NativeLoader {
         if (bytes == null) {
             bytes = readAll(resource);
         }
-        Path tmp = Files.createTempFile(directory, "." + stem + "-", ".tmp");
+        Path tmp = createUnique(directory, "." + stem + "-", ".tmp", false);
         try {
             Files.write(tmp, bytes);
             trySetPermissions(tmp, "r-x------");
@@ -548,6 +549,31 @@ public final class NativeLoader {
             Files.deleteIfExists(tmp);
         }
         return target;
+    }
+
+    /**
+     * A new file or directory (owner-only where POSIX) {@code <prefix><random><suffix>} in
+     * {@code dir}. Not {@link Files#createTempFile}: its {@code SecureRandom} costs a fresh JVM
+     * tens of ms of security-provider start-up, and these names need to be unique, not secret
+     * (creation is exclusive and never follows a symbolic link; a taken name is retried).
+     */
+    private static Path createUnique(Path dir, String prefix, String suffix, boolean directory) throws IOException {
+        boolean posix = dir.getFileSystem().supportedFileAttributeViews().contains("posix");
+        for (int attempt = 0; ; attempt++) {
+            Path p = dir.resolve(prefix + Long.toUnsignedString(ThreadLocalRandom.current().nextLong(), 36) + suffix);
+            try {
+                if (directory) {
+                    return posix ? Files.createDirectory(p, PosixFilePermissions.asFileAttribute(
+                            PosixFilePermissions.fromString("rwx------"))) : Files.createDirectory(p);
+                }
+                return posix ? Files.createFile(p, PosixFilePermissions.asFileAttribute(
+                        PosixFilePermissions.fromString("rw-------"))) : Files.createFile(p);
+            } catch (FileAlreadyExistsException taken) {
+                if (attempt >= 100) {
+                    throw taken;
+                }
+            }
+        }
     }
 
     private static byte[] readAll(URL resource) throws IOException {
