@@ -78,7 +78,12 @@ public final class Forkless {
      *   3. System.loadLibrary("forkless_jni"): no forkless_jni in java.library.path: /usr/java/packages/lib:...
      * </pre>
      * The error of the first attempt that threw is its cause; those of later attempts are
-     * suppressed exceptions. Each call returns a new
+     * suppressed exceptions. Two failures stop the search and say so alone: a
+     * {@code forkless.library.path} that names no loadable library ({@code ... system property
+     * forkless.library.path=/nope.so: no such file: /nope.so. The bundled library and
+     * java.library.path are not tried while forkless.library.path is set ...}), and native access
+     * denied by JDK 24+ (the message names the {@code --enable-native-access} option to add; the
+     * cause is the JDK's {@link IllegalCallerException}). Each call returns a new
      * instance, so callers may throw it or add to it freely.
      *
      * @return empty if the library is loaded, else the cause
