@@ -819,8 +819,9 @@ static const JNINativeMethod methods[] = {
 
 /*
  * FindClass here runs with the class loader of the class that called System.load, and it
- * initializes Native. Native's static initializer asks the loader to load this library, which is
- * harmless while the same thread is already inside that load (see Native.java).
+ * initializes Native. Native's static initializer asks NativeLoader for this library again, in
+ * the thread that is inside System.load; NativeLoader recognises that thread and returns at once,
+ * so the library is looked for, extracted and mapped only once (see NativeLoader.java).
  */
 JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *vm, void *reserved) {
     (void)reserved;

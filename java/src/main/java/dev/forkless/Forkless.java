@@ -23,11 +23,16 @@ import java.util.Properties;
  * <p><b>System properties</b>, each read once (when the part it controls starts), all unset by
  * default:
  * <ul>
- *   <li>{@code forkless.library.path}: the path of a {@code libforkless_jni} file to load first.
- *       Default: none; the copy inside the jar, then {@code java.library.path}.</li>
- *   <li>{@code forkless.tmpdir}: where the library inside the jar is extracted to (into a
- *       per-user subdirectory, reused across runs); default {@code java.io.tmpdir}. Set it when
- *       the temporary directory is mounted {@code noexec}.</li>
+ *   <li>{@code forkless.library.path}: the path of a {@code libforkless_jni} file to load
+ *       instead of the bundled one. When set, it is the only place tried: a path that does not
+ *       exist or does not load makes Forkless unavailable, with a cause naming the property, the
+ *       path and the reason. Default: none; the copy inside the jar, then
+ *       {@code java.library.path}.</li>
+ *   <li>{@code forkless.tmpdir}: where the library inside the jar is extracted to, into the
+ *       subdirectory {@code forkless-<user>} (mode 0700), reused across runs; if that exists but
+ *       is not this user's own private directory, into a new private directory that is deleted
+ *       again once the library is loaded. Default {@code java.io.tmpdir}. Set it when the
+ *       temporary directory is mounted {@code noexec}.</li>
  *   <li>{@code forkless.reactor}: the mechanism of the thread that watches every child's exit,
  *       {@code epoll}, {@code io_uring} or {@code auto}. Default {@code auto}: io_uring where the
  *       kernel allows it, else epoll. See {@link #reactorBackend()}.</li>
@@ -48,6 +53,13 @@ public final class Forkless {
      * Thread-safe; the first call may take a few milliseconds (the library may be extracted from
      * the jar), later calls are a field read.
      *
+     * <p>On JDK 24 and later, a JVM started with {@code --illegal-native-access=deny} (announced
+     * as a future default) refuses to load the library unless native access is enabled for
+     * Forkless: this method then answers {@code false}, and {@link #unavailabilityCause()} (and
+     * every spawn's {@link UnsatisfiedLinkError}) names the option to add,
+     * {@code --enable-native-access=dev.forkless} on the module path or
+     * {@code --enable-native-access=ALL-UNNAMED} on the class path.
+     *
      * @return true if spawning through Forkless can work on this machine
      */
     public static boolean isAvailable() {
@@ -66,7 +78,12 @@ public final class Forkless {
      *   3. System.loadLibrary("forkless_jni"): no forkless_jni in java.library.path: /usr/java/packages/lib:...
      * </pre>
      * The error of the first attempt that threw is its cause; those of later attempts are
-     * suppressed exceptions. Each call returns a new
+     * suppressed exceptions. Two failures stop the search and say so alone: a
+     * {@code forkless.library.path} that names no loadable library ({@code ... system property
+     * forkless.library.path=/nope.so: no such file: /nope.so. The bundled library and
+     * java.library.path are not tried while forkless.library.path is set ...}), and native access
+     * denied by JDK 24+ (the message names the {@code --enable-native-access} option to add; the
+     * cause is the JDK's {@link IllegalCallerException}). Each call returns a new
      * instance, so callers may throw it or add to it freely.
      *
      * @return empty if the library is loaded, else the cause

@@ -1,6 +1,7 @@
 package dev.forkless;
 
 import dev.forkless.internal.Callbacks;
+import dev.forkless.internal.LazyLogger;
 import dev.forkless.internal.NativeLoader;
 import dev.forkless.internal.Reactor;
 
@@ -87,7 +88,7 @@ import java.util.function.Consumer;
  * or closed makes the later starts fail ({@link SupervisorEvent.StartFailed}).
  */
 public final class Supervisor implements AutoCloseable {
-    private static final System.Logger LOG = System.getLogger("dev.forkless");
+    private static final System.Logger LOG = LazyLogger.FORKLESS;
 
     /** Where a supervisor is in its cycle; see {@link #state()}. */
     public enum State {

@@ -158,13 +158,12 @@ class ForklessLoaderTest {
 
     @Test
     void failureNamesEveryAttempt(@TempDir Path tmp) {
-        Path nowhere = tmp.resolve("nowhere/libforkless_jni.so");
         NativeLoader.Outcome o = NativeLoader.attempt(
-                new NativeLoader.Request(nowhere.toString(), "linux-x86_64", MISSING, tmp));
+                new NativeLoader.Request(null, "linux-x86_64", MISSING, tmp));
         assertFalse(o.isLoaded());
         assertEquals(Optional.empty(), o.location());
         String m = o.newError().getMessage();
-        assertTrue(m.contains("1. system property forkless.library.path=" + nowhere + ": no such file"), m);
+        assertTrue(m.contains("1. system property forkless.library.path: not set"), m);
         assertTrue(m.contains("2. class-path resource /META-INF/native/linux-x86_64/lib" + MISSING + ".so: not found"), m);
         assertTrue(m.contains("3. System.loadLibrary(\"" + MISSING + "\"): "), m);
         // Only the attempt that threw contributes an error: it is the cause.
@@ -175,30 +174,72 @@ class ForklessLoaderTest {
         assertNotEquals(System.identityHashCode(e), System.identityHashCode(o.newError()));
     }
 
+    /**
+     * A path the user gave that does not exist is the failure, although the bundled library (the
+     * real one, on this class path) would load: no silent fall-back.
+     */
     @Test
-    void explicitFileThatIsNotALibraryIsReported(@TempDir Path tmp) throws IOException {
+    void explicitPathThatDoesNotExistIsTheFailure(@TempDir Path tmp) {
+        assumeTrue(bundledResource() != null, "no bundled library to fall back to");
+        Path nowhere = tmp.resolve("nowhere/libforkless_jni.so");
+        NativeLoader.Request real = NativeLoader.Request.fromSystemProperties();
+        NativeLoader.Outcome o = NativeLoader.attempt(new NativeLoader.Request(nowhere.toString(),
+                real.platform(), real.libraryName(), tmp));
+        assertFalse(o.isLoaded(), o::description);
+        assertEquals(Optional.empty(), o.location());
+        String m = o.newError().getMessage();
+        assertTrue(m.contains("system property forkless.library.path=" + nowhere + ": no such file: " + nowhere), m);
+        assertTrue(m.contains("not tried while forkless.library.path is set"), m);
+        assertNull(o.newError().getCause());
+    }
+
+    @Test
+    void explicitFileThatIsNotALibraryIsTheFailure(@TempDir Path tmp) throws IOException {
+        assumeTrue(bundledResource() != null, "no bundled library to fall back to");
         // An ELF file that dlopen refuses: the java launcher is a position-independent executable
         // (glibc >= 2.30 refuses those). A non-ELF file would do too, but makes HotSpot print a
         // warning about the stack guard.
         Path junk = Files.copy(Path.of(System.getProperty("java.home"), "bin", "java"), tmp.resolve("libjunk.so"));
-        NativeLoader.Outcome o = NativeLoader.attempt(new NativeLoader.Request(junk.toString(), null, MISSING, tmp));
-        assumeTrue(!o.isLoaded(), "this C library loads executables");
+        NativeLoader.Request real = NativeLoader.Request.fromSystemProperties();
+        NativeLoader.Outcome o = NativeLoader.attempt(new NativeLoader.Request(junk.toString(),
+                real.platform(), real.libraryName(), tmp));
+        assumeTrue(!o.isLoaded() || !o.location().orElse("").equals(junk.toString()),
+                "this C library loads executables");
+        assertFalse(o.isLoaded(), o::description);
         UnsatisfiedLinkError e = o.newError();
         String m = e.getMessage();
-        assertTrue(m.contains("1. system property forkless.library.path=" + junk + ": "), m);
-        assertTrue(m.contains("2. class path: no bundled library"), m);
-        // The first failure is the cause, the later one (loadLibrary) is suppressed.
-        assertTrue(e.getCause().getMessage().contains(junk.toString()), () -> describe(e));
-        assertEquals(1, e.getSuppressed().length);
+        assertTrue(m.contains("system property forkless.library.path=" + junk + ": not a loadable library: "), m);
+        // The loader's own error is the cause, and its message is quoted.
+        assertTrue(e.getCause() instanceof UnsatisfiedLinkError, () -> describe(e));
+        assertTrue(m.contains(e.getCause().getMessage()), m);
+        assertEquals(0, e.getSuppressed().length);
+    }
+
+    @Test
+    void explicitPathThatIsADirectoryIsTheFailure(@TempDir Path tmp) {
+        NativeLoader.Outcome o = NativeLoader.attempt(new NativeLoader.Request(tmp.toString(), null, MISSING, tmp));
+        assertFalse(o.isLoaded());
+        String m = o.newError().getMessage();
+        assertTrue(m.contains("system property forkless.library.path=" + tmp + ": not a regular file: " + tmp), m);
     }
 
     /** A jar holding one fake library; each test gets its own jar (jar URLs are cached by path). */
     private static URL jarWithLibrary(Path dir, byte[] content) throws IOException {
+        return jarWithLibrary(dir, content, null);
+    }
+
+    /** The same, with {@code libdemo.so.sha256} holding {@code hashFile} unless it is null. */
+    private static URL jarWithLibrary(Path dir, byte[] content, String hashFile) throws IOException {
         Path jar = dir.resolve("lib.jar");
         try (OutputStream out = Files.newOutputStream(jar); JarOutputStream j = new JarOutputStream(out)) {
             j.putNextEntry(new JarEntry("META-INF/native/test/libdemo.so"));
             j.write(content);
             j.closeEntry();
+            if (hashFile != null) {
+                j.putNextEntry(new JarEntry("META-INF/native/test/libdemo.so.sha256"));
+                j.write(hashFile.getBytes(StandardCharsets.US_ASCII));
+                j.closeEntry();
+            }
         }
         return java.net.URI.create("jar:" + jar.toUri() + "!/META-INF/native/test/libdemo.so").toURL();
     }
@@ -238,6 +279,43 @@ class ForklessLoaderTest {
         assertArrayEquals(content, Files.readAllBytes(first));
         assertNotEquals(inode, Files.readAttributes(first, "unix:ino").get("ino"));
         assertEquals(List.of(), leftovers(cache));
+    }
+
+    /**
+     * The hash the build stored beside the library names the copy: nothing is hashed at run time
+     * (a made-up hash here shows which one was used). A malformed one is ignored.
+     */
+    @Test
+    void theBuildTimeHashNamesTheCopy(@TempDir Path tmp) throws Exception {
+        byte[] content = randomBytes(100_000);
+        String stored = "ab".repeat(32);
+        URL url = jarWithLibrary(tmp, content, stored + "\n");
+        Path cache = Files.createDirectory(tmp.resolve("cache"));
+        Path copy = NativeLoader.extract(url, cache);
+        assertEquals(cache.resolve("libdemo-" + stored + ".so"), copy);
+        assertArrayEquals(content, Files.readAllBytes(copy));
+
+        Path other = Files.createDirectory(tmp.resolve("other"));
+        URL malformed = jarWithLibrary(other, content, "not a hash");
+        String hex = java.util.HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(content));
+        assertEquals(other.resolve("libdemo-" + hex + ".so"),
+                NativeLoader.extract(malformed, other));
+    }
+
+    /** The bundled library carries the build's hash, and it is the library's SHA-256. */
+    @Test
+    void theBundledLibraryCarriesItsHash() throws Exception {
+        URL url = bundledResource();
+        assumeTrue(url != null, "no JNI library built");
+        byte[] lib;
+        try (var in = url.openStream()) {
+            lib = in.readAllBytes();
+        }
+        String hex = java.util.HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(lib));
+        try (var in = Forkless.class.getResourceAsStream(NativeLoader.Request.fromSystemProperties().resourcePath() + ".sha256")) {
+            assertTrue(in != null, "no .sha256 beside the library");
+            assertEquals(hex, new String(in.readAllBytes(), StandardCharsets.US_ASCII).trim());
+        }
     }
 
     @Test

@@ -57,7 +57,7 @@ public final class Cgroups {
     /** System property: the cgroup v2 directory under which this JVM makes its leaves. */
     public static final String PROPERTY = "forkless.cgroup";
 
-    private static final System.Logger LOG = System.getLogger("dev.forkless");
+    private static final System.Logger LOG = LazyLogger.FORKLESS;
     private static final String JVM_DIR_PREFIX = "forkless-";
     private static final String DIE_DIR = "die";
 

@@ -15,7 +15,7 @@ import java.util.function.Consumer;
  */
 public final class LeakReports {
     private static final boolean ENABLED = Boolean.getBoolean("forkless.leakDetection");
-    private static final System.Logger LOG = System.getLogger("dev.forkless");
+    private static final System.Logger LOG = LazyLogger.FORKLESS;
     private static volatile Consumer<String> testSink;
 
     private LeakReports() {

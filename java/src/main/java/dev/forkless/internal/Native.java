@@ -22,8 +22,9 @@ import java.nio.ByteBuffer;
  * {@code JNI_OnLoad} itself looks this class up with {@code FindClass}, which initializes it; when
  * the library is being loaded by {@code NativeLoader} on behalf of someone else (for example
  * {@code Forkless.isAvailable()}), that nested {@code ensureLoaded()} runs in the thread that is
- * already inside {@code System.load}, and the JDK answers a nested load of the library being loaded
- * with success. Nothing here calls a native method during class initialization.
+ * already inside {@code System.load}, and {@code NativeLoader} returns from it at once rather than
+ * looking for the library a second time (which extracted and mapped a second copy). Nothing here
+ * calls a native method during class initialization.
  */
 public final class Native {
     // fl_step, in the core's order (forkless.h). Stable numbers.

@@ -7,6 +7,7 @@ import java.util.concurrent.CompletionException;
 import java.util.function.IntSupplier;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * The one reactor of this JVM: a daemon platform thread, {@value #THREAD_NAME}, that learns of
@@ -48,9 +49,13 @@ public final class Reactor {
     public static final String BACKEND_PROPERTY = "forkless.reactor";
     /** How often, at least, the reactor thread runs {@link Cleaners}' pending actions. */
     static final int CLEANUP_MILLIS = 1000;
+    /** How long run() parks between polls once the JVM is shutting down (see start()). */
+    private static final long EXIT_POLL_NANOS = 1_000_000;
+    /** Set by the shutdown hook that start() registers. */
+    private static volatile boolean exiting;
     private static final int MAX_EVENTS = 256;
     private static final long BACKOFF_MILLIS = 10;
-    private static final System.Logger LOG = System.getLogger("dev.forkless");
+    private static final System.Logger LOG = LazyLogger.FORKLESS;
     private static final Object START_LOCK = new Object();
     private static volatile Reactor instance;
 
@@ -177,6 +182,18 @@ public final class Reactor {
         t.setContextClassLoader(null);
         t.start();
         thread = t;
+        // HotSpot's last safepoint at exit waits about 300 ms while any thread is in native code
+        // (VM_Exit::wait_for_threads_in_native_to_block, JDK 17 to 25), which this thread always
+        // is: every JVM that spawned would exit that much later. Once shutdown begins, run()
+        // polls and parks in Java between polls, so exits still reach other shutdown hooks.
+        try {
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                exiting = true;
+                Native.reactorWake(r.handle);
+            }, THREAD_NAME + "-exit"));
+        } catch (IllegalStateException shuttingDown) {
+            exiting = true;
+        }
         return r;
     }
 
@@ -351,7 +368,10 @@ public final class Reactor {
         int timeout = CLEANUP_MILLIS;
         for (;;) {
             try {
-                int n = Native.reactorWait(handle, events, MAX_EVENTS, timeout);
+                if (exiting) {
+                    LockSupport.parkNanos(EXIT_POLL_NANOS);
+                }
+                int n = Native.reactorWait(handle, events, MAX_EVENTS, exiting ? 0 : timeout);
                 if (n < 0) {
                     if (n != -Native.EINTR) {
                         LOG.log(System.Logger.Level.ERROR, "forkless reactor: fl_reactor_wait: "
