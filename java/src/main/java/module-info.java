@@ -7,7 +7,8 @@
  *
  * <p>The module loads a native library with {@link System#load}; on JDK 24 and later run it with
  * {@code --enable-native-access=dev.forkless} (or {@code ALL-UNNAMED} on the class path) to avoid
- * the restricted-method warning. The jar's manifest already says so for {@code java -jar}.
+ * the restricted-method warning; under {@code --illegal-native-access=deny} it is required, and
+ * without it {@code Forkless.isAvailable()} is false with a cause naming the option. The jar's manifest already says so for {@code java -jar}.
  */
 module dev.forkless {
     // sun.misc.Signal, for Command.forwardSignals: the JDK has no public API to observe signals.
