@@ -151,6 +151,7 @@ final class Capture {
         ByteBuffer[] bufs = new ByteBuffer[3];
         int[] fds = {-1, -1, -1, -1};
         boolean[] borrowed = new boolean[3];
+        boolean exitFdBorrowed = false;
         int[] state = new int[12];
         int inputSent = 0;
         boolean cutOff = false;
@@ -181,8 +182,9 @@ final class Capture {
             long exitedAt = 0;
             boolean exitByFd = false;
             if (grace >= 0) {
-                fds[3] = child.exitFd();
+                fds[3] = child.borrowExitFd(); // closed at the reap otherwise, under the poll
                 exitByFd = fds[3] >= 0;
+                exitFdBorrowed = exitByFd;
             }
             for (;;) {
                 boolean outputsLeft = fds[1] >= 0 || fds[2] >= 0;
@@ -247,6 +249,9 @@ final class Capture {
                 }
             }
         } finally {
+            if (exitFdBorrowed) {
+                child.returnExitFd();
+            }
             for (int i = 0; i < 3; i++) {
                 if (ends[i] != null) {
                     release(ends[i], borrowed, i);
