@@ -23,8 +23,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * start.
  *
  * <p>The helper JVM runs under {@code prlimit --nproc}. Root ignores that limit (the kernel lets
- * CAP_SYS_RESOURCE exceed it), so as root the helper also drops to the unprivileged user 65534
- * with {@code setpriv}; the limit then counts every task of that user.
+ * CAP_SYS_ADMIN and CAP_SYS_RESOURCE exceed it), so the helper also drops to an unprivileged user
+ * ID of its own with {@code setpriv}: the limit counts every task of the user, and no other
+ * process runs as that one.
  */
 @ExtendWith(LeakCheck.class)
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
@@ -34,12 +35,14 @@ class ReactorStartFailureTest {
     @Test
     void aReactorThreadThatCannotStartIsAStartFailureThatLeavesNothingBehind() throws Exception {
         assumeTrue(Files.isExecutable(Path.of("/usr/bin/prlimit")), "needs prlimit (util-linux)");
-        List<String> cmd = new ArrayList<>();
-        if ((int) Files.getAttribute(Path.of("/proc/self"), "unix:uid") == 0) {
-            assumeTrue(Files.isExecutable(Path.of("/usr/bin/setpriv")), "needs setpriv (util-linux) as root");
-            cmd.addAll(List.of("/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"));
-        }
-        cmd.addAll(List.of("/usr/bin/prlimit", "--nproc=" + NPROC));
+        assumeTrue(Files.isExecutable(Path.of("/usr/bin/setpriv")), "needs setpriv (util-linux)");
+        assumeTrue((int) Files.getAttribute(Path.of("/proc/self"), "unix:uid") == 0,
+                "needs root, to give the helper a user of its own: RLIMIT_NPROC counts every task of the user");
+        // A user ID nobody else runs as (none needs to exist), so that the limit counts the
+        // helper's threads only, also when other test JVMs run this test at the same time.
+        long uid = 200_000 + ProcessHandle.current().pid() % 100_000;
+        List<String> cmd = new ArrayList<>(List.of("/usr/bin/setpriv", "--reuid=" + uid, "--regid=" + uid,
+                "--clear-groups", "/usr/bin/prlimit", "--nproc=" + NPROC));
         List<String> java = HelperMain.commandWithForkless(ReactorStartFailureHelper.class);
         java.add(1, "-XX:+UseSerialGC"); // no GC worker threads to start under the limit
         java.add(1, "-XX:-UsePerfData");
