@@ -57,8 +57,7 @@ import java.util.function.Consumer;
  * never closed hold no pidfd. What {@code close()} still releases after the exit: the pipes
  * ({@link Stdio#piped()}), which may hold unread output, and the cgroup of a
  * {@link Command#treeKill(TreeKill) tree} (a descriptor and a directory), which may still hold
- * the child's descendants for {@link #killTree()} to reach.
- * A {@code Child} that becomes
+ * the child's descendants for {@link #killTree()} to reach. A {@code Child} that becomes
  * unreachable without being closed has its handle released by a cleanup action that the reactor
  * thread runs within about a second after the garbage collector finds it: the process is
  * not killed (unless the command asked for {@link Command#killOnUnreachable(boolean)}), and the

@@ -67,9 +67,8 @@ import java.util.concurrent.TimeoutException;
  * dropped {@code Child}'s does: a dropped view of a child that reads its stdin to the end
  * ({@code cat}) lets it finish, where a dropped JDK {@code Process} leaves it waiting forever. A
  * stream the caller still holds stays open, and is reclaimed at the exit. But a future from
- * {@link #onExit()} (or the
- * handle's) that is still pending holds the view, so the child stays reachable until it exits, as
- * whoever waits on that future expects. Creating the view registers an exit callback, so with
+ * {@link #onExit()} (or the handle's) that is still pending holds the view, so the child stays
+ * reachable until it exits, as whoever waits on that future expects. Creating the view registers an exit callback, so with
  * {@code forkless.leakDetection} an unclosed child with a view counts as observed. Code that owns the
  * {@code Child} may still {@link Child#close()} it: that closes the pipes and applies the close
  * action; the view goes on answering from the exit status (waitFor, exitValue, isAlive, onExit),

@@ -433,13 +433,19 @@ public final class Reactor {
         // reaped child holds no descriptor, closed by its owner or not (see NativeProcess).
         if (result == 1) {
             RawExit exit = RawExit.of(events, at + Native.EVENT_STATUS);
-            w.process().finished(exit);
-            state.future().complete(exit);
+            try {
+                w.process().finished(exit);
+            } finally {
+                state.future().complete(exit);
+            }
         } else if (result == -Native.ECHILD) {
-            w.process().finished(null);
-            state.future().completeExceptionally(new UncheckedIOException(new Native.ErrnoException(
-                    "child " + state.pid() + " was reaped by someone else (waitpid(-1) elsewhere in"
-                            + " this process)", Native.ECHILD)));
+            try {
+                w.process().finished(null);
+            } finally {
+                state.future().completeExceptionally(new UncheckedIOException(new Native.ErrnoException(
+                        "child " + state.pid() + " was reaped by someone else (waitpid(-1) elsewhere in"
+                                + " this process)", Native.ECHILD)));
+            }
         } else {
             state.future().completeExceptionally(new UncheckedIOException(new Native.ErrnoException(
                     "wait for child " + state.pid(), -result)));
