@@ -268,7 +268,12 @@ int fl_process_wait(fl_process *p, int timeout_ms, fl_exit_status *status);
  * on an orphan list and reaped later (by fl_reap_orphans, which fl_spawn and fl_process_close also
  * run), so it never stays a zombie for long. A child registered with a reactor skips the orphan
  * list: the reactor keeps its own reference, reaps it the moment it exits, reports the exit and
- * only then frees the handle. */
+ * only then frees the handle.
+ * The pidfd (fl_process_fd) stays open until this call, also after the child has been reaped,
+ * because a caller may hold its number (in a poll set of its own, say): closing it behind the
+ * caller's back would let the number name another file. Once the exit is known (fl_process_wait
+ * returned 1 or -ECHILD, or a reactor reported it) the handle has no other use than its status:
+ * close it then, or every reaped child keeps a descriptor. The Java API does so by itself. */
 void fl_process_close(fl_process *p);
 
 /* What a running child is doing now (the type is fl_stats: C has one namespace for typedefs and

@@ -233,6 +233,7 @@ final class Capture {
         ByteBuffer[] bufs = new ByteBuffer[3];
         int[] fds = {-1, -1, -1, -1};
         boolean[] borrowed = new boolean[3];
+        boolean exitFdBorrowed = false;
         int[] state = new int[12];
         int inputSent = 0;
         boolean cutOff = false;
@@ -265,8 +266,9 @@ final class Capture {
             boolean exitByFd = false;
             boolean watchExit = grace >= 0 || timeout >= 0;
             if (watchExit) {
-                fds[3] = child.exitFd();
+                fds[3] = child.borrowExitFd(); // closed at the reap otherwise, under the poll
                 exitByFd = fds[3] >= 0;
+                exitFdBorrowed = exitByFd;
             }
             int drainRounds = 0;
             for (;;) {
@@ -360,6 +362,9 @@ final class Capture {
             sinks[2].drop();
             throw e;
         } finally {
+            if (exitFdBorrowed) {
+                child.returnExitFd();
+            }
             for (int i = 0; i < 3; i++) {
                 if (ends[i] != null) {
                     release(ends[i], borrowed, i);

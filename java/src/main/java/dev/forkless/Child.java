@@ -51,7 +51,13 @@ import java.util.function.Consumer;
  * <p><b>Closing.</b> {@code Child} is {@link AutoCloseable}; {@link #close()} applies the
  * command's {@link CloseAction} (default {@link CloseAction#KILL}: kill it if it still runs, then
  * wait for it) and releases the handle. After {@code close()} every method except {@code close()}
- * and {@code toString()} throws {@link IllegalStateException}. A {@code Child} that becomes
+ * and {@code toString()} throws {@link IllegalStateException}. Closing is not needed to give back
+ * the child's process descriptor: the handle is released as soon as the child has been reaped
+ * (the moment it exits, or a wait or {@link #tryWait()} that saw it), so waited children that are
+ * never closed hold no pidfd. What {@code close()} still releases after the exit: the pipes
+ * ({@link Stdio#piped()}), which may hold unread output, and the cgroup of a
+ * {@link Command#treeKill(TreeKill) tree} (a descriptor and a directory), which may still hold
+ * the child's descendants for {@link #killTree()} to reach. A {@code Child} that becomes
  * unreachable without being closed has its handle released by a cleanup action that the reactor
  * thread runs within about a second after the garbage collector finds it: the process is
  * not killed (unless the command asked for {@link Command#killOnUnreachable(boolean)}), and the
@@ -886,13 +892,37 @@ public final class Child implements AutoCloseable {
         return exit.isDone();
     }
 
-    /** The pidfd while the handle is open, -1 without one (PID-only) or once released. */
+    /**
+     * The pidfd while the handle is open, -1 without one (PID-only), once the child has finished
+     * (the handle is closed at the reap) or once released. Informational: to poll it, use
+     * {@link #borrowExitFd()}.
+     */
     int exitFd() {
         try {
             return process.fd();
         } catch (IllegalStateException released) {
             return -1;
         }
+    }
+
+    /**
+     * The pidfd, kept open until {@link #returnExitFd()} (which must follow once when this returned
+     * a descriptor): the handle closes when the child is reaped, and a number used after that could
+     * name another file.
+     *
+     * @return the descriptor, or -1 (none: PID-only, finished, or released)
+     */
+    int borrowExitFd() {
+        try {
+            return process.borrowFd();
+        } catch (IllegalStateException released) {
+            return -1;
+        }
+    }
+
+    /** Gives back a descriptor from {@link #borrowExitFd()}. */
+    void returnExitFd() {
+        process.unborrowFd();
     }
 
     /** The pid, for messages (also after close). */
@@ -1235,7 +1265,12 @@ public final class Child implements AutoCloseable {
      * object.
      *
      * <p>{@code Process} has no {@code close()}: the view holds this child, and dropping both
-     * leaves the child to the usual handling of an unreachable {@code Child}. {@link #close()}
+     * leaves the child to the usual handling of an unreachable {@code Child}, pipes included: the
+     * streams of a dropped view are collected with it (unless the caller still holds them), so its
+     * stdin is closed and the child sees end-of-file, as it would on {@link #close()}. A child
+     * reading stdin to the end ({@code cat}) behind a dropped view therefore finishes (a dropped
+     * JDK {@code Process} leaves it waiting). Waiting is enough to release the child's handle:
+     * {@code toProcess().waitFor()} without anything else leaks no descriptor. {@link #close()}
      * still closes the pipes and applies the close action; the view then keeps answering
      * {@code waitFor}, {@code exitValue}, {@code isAlive} and {@code onExit}, and its
      * {@code destroy()} does nothing.

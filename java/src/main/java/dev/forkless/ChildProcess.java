@@ -61,10 +61,14 @@ import java.util.concurrent.TimeoutException;
  * none. It holds its {@code Child}: dropping the view and the child leaves the child to Forkless's
  * handling of an unreachable {@code Child} (its handle is released; it is killed only with
  * {@link Command#killOnUnreachable(boolean)}; the reactor reaps it, so it never stays a zombie).
- * Its pipes are reclaimed at the exit as above, or by their own safety net. The view's exit
- * callback holds only the streams, never the view; but a future from {@link #onExit()} (or the
- * handle's) that is still pending holds the view, so the child stays reachable until it exits, as
- * whoever waits on that future expects. Creating the view registers an exit callback, so with
+ * Its pipes are reclaimed at the exit as above, or by their own safety net: the view's exit
+ * callback holds the streams only weakly, never the view, so the streams of a dropped view are
+ * collected with it and their pipes closed. Its stdin then reaches the child as end-of-file, as a
+ * dropped {@code Child}'s does: a dropped view of a child that reads its stdin to the end
+ * ({@code cat}) lets it finish, where a dropped JDK {@code Process} leaves it waiting forever. A
+ * stream the caller still holds stays open, and is reclaimed at the exit. But a future from
+ * {@link #onExit()} (or the handle's) that is still pending holds the view, so the child stays
+ * reachable until it exits, as whoever waits on that future expects. Creating the view registers an exit callback, so with
  * {@code forkless.leakDetection} an unclosed child with a view counts as observed. Code that owns the
  * {@code Child} may still {@link Child#close()} it: that closes the pipes and applies the close
  * action; the view goes on answering from the exit status (waitFor, exitValue, isAlive, onExit),

@@ -6,6 +6,7 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.lang.ref.WeakReference;
 import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.locks.ReentrantLock;
@@ -25,6 +26,12 @@ import java.util.concurrent.locks.ReentrantLock;
  * is inside the stream, that thread reclaims as it leaves (it sees the flag: the flag is set
  * before the try, and the holder checks it after unlocking, so one of the two always does).
  * Draining uses {@code available()}, which never blocks.
+ *
+ * <p><b>Dropped streams.</b> The exit callback holds the streams weakly (see
+ * {@link #reclaimOnExit}): a stream that nobody holds any more is collected with its pipe, and the
+ * pipe's safety net closes it. So a dropped view's stdin reaches the child as end-of-file, as a
+ * dropped {@code Child}'s does, and a child reading to end-of-file ({@code cat}) finishes instead
+ * of waiting forever as it would behind a dropped JDK {@code Process}.
  */
 final class ChildProcessStreams {
     private ChildProcessStreams() {
@@ -64,18 +71,33 @@ final class ChildProcessStreams {
         }
     }
 
-    /** After the exit, reclaims each pipe (off the reactor thread: see {@link Child#onExit()}). */
+    /**
+     * After the exit, reclaims each pipe (off the reactor thread: see {@link Child#onExit()}).
+     *
+     * <p>The callback holds the streams weakly. {@code exit} is reachable from the reactor until
+     * the child exits, and a strong reference here would keep every pipe of a dropped view open
+     * for that long: a dropped view of {@code cat} would then never see end-of-file on its stdin,
+     * and never exit (the JDK's {@code Process} behaves so). Weakly held, a stream nobody holds any
+     * more is collected with its pipe, whose own safety net closes it, as for a dropped
+     * {@link Child}; a stream somebody still holds is reclaimed here as usual.
+     */
     static void reclaimOnExit(CompletableFuture<?> exit, OutputStream stdin, InputStream stdout,
                               InputStream stderr) {
+        WeakReference<OutputStream> in = new WeakReference<>(stdin);
+        WeakReference<InputStream> out = new WeakReference<>(stdout);
+        WeakReference<InputStream> err = new WeakReference<>(stderr);
         exit.whenComplete((status, lost) -> {
-            if (stdout instanceof PipeInput) {
-                ((PipeInput) stdout).processExited();
+            InputStream o = out.get();
+            if (o instanceof PipeInput) {
+                ((PipeInput) o).processExited();
             }
-            if (stderr instanceof PipeInput) {
-                ((PipeInput) stderr).processExited();
+            InputStream e = err.get();
+            if (e instanceof PipeInput) {
+                ((PipeInput) e).processExited();
             }
-            if (stdin instanceof PipeOutput) {
-                ((PipeOutput) stdin).processExited();
+            OutputStream i = in.get();
+            if (i instanceof PipeOutput) {
+                ((PipeOutput) i).processExited();
             }
         });
     }

@@ -165,6 +165,30 @@ class ChildContractTest {
         return Procs.fds().values().stream().filter(t -> t.startsWith("anon_inode:[pidfd]")).count();
     }
 
+    /**
+     * A reaped child holds no descriptor even while its Child is open and reachable: the handle
+     * goes when the exit is reported, not at close() or a garbage collection (issue 12).
+     */
+    @Test
+    void aWaitedChildHoldsNoDescriptorBeforeItIsClosed() throws Exception {
+        Procs.spawnTrue();
+        long before = pidfds();
+        List<Child> open = new ArrayList<>();
+        try {
+            for (int i = 0; i < 200; i++) {
+                Child c = Command.of("/bin/true").spawn();
+                open.add(c);
+                c.waitFor();
+            }
+            assertEquals(before, pidfds(), "pidfds held by 200 waited, unclosed children");
+            Child last = open.get(open.size() - 1);
+            assertFalse(last.kill(Signal.KILL));
+            assertTrue(last.tryWait().orElseThrow().success());
+        } finally {
+            open.forEach(Child::close);
+        }
+    }
+
     /** Spawns and drops a Child; returns only its pid. */
     private static long spawnAndDrop(String seconds, WeakReference<?>[] ref) throws Exception {
         Child c = Command.of("/bin/sleep", seconds).spawn();

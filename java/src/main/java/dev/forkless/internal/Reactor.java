@@ -28,7 +28,9 @@ import java.util.concurrent.locks.LockSupport;
  * <p>Tokens: each registration gets a new token, put into the map <em>before</em>
  * {@code fl_reactor_add} (an exit can be reported the moment it is added) and removed when its
  * exit is reported. The map also keeps each {@link ExitState} alive while its child runs, whether
- * or not its {@code Child} is still reachable.
+ * or not its {@code Child} is still reachable. A reported exit (or lost status) also finishes the
+ * child's {@link NativeProcess}: its handle, and the pidfd with it, is closed at once, before the
+ * future completes, not when the owner gets round to closing the {@code Child}.
  *
  * <p>The same wait reports pipes ({@link #watchFd}): a thread blocked reading a child's stdout
  * parks until this thread says the pipe is readable, and the collectors of {@code outputAsync} and
@@ -63,10 +65,14 @@ public final class Reactor {
 
     private final long handle;
     private final int backend;
-    private final ConcurrentHashMap<Long, ExitState> watched = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Long, Watch> watched = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Long, Runnable> fdWatches = new ConcurrentHashMap<>();
     private final AtomicLong tokens = new AtomicLong();
     private final PriorityQueue<Timer> timers = new PriorityQueue<>(); // guarded by itself
+
+    /** A watched child: the handle to finish at its exit, and the state to complete. */
+    private record Watch(NativeProcess process, ExitState state) {
+    }
 
     /** A task {@link #schedule}d on the reactor thread; {@link #cancel()} it if no longer needed. */
     public static final class Timer implements Comparable<Timer> {
@@ -103,7 +109,8 @@ public final class Reactor {
      * the next call tries again.
      *
      * @return the reactor
-     * @throws Native.ErrnoException if no backend could be opened
+     * @throws Native.ErrnoException if no backend could be opened, or its thread could not start
+     *     ({@code EAGAIN}); nothing is left open then
      */
     public static Reactor get() throws Native.ErrnoException {
         Reactor r = instance;
@@ -162,6 +169,57 @@ public final class Reactor {
                     + " is not one of epoll, io_uring, auto; using the best backend available");
             wanted = Native.REACTOR_BEST;
         }
+        // The thread before the native reactor: a thread that cannot start (RLIMIT_NPROC, a
+        // container's pids limit: "unable to create native thread") must not leave a ring and an
+        // eventfd behind on every spawn that tries again. It waits for the reactor, or for null
+        // when opening one fails, and then ends.
+        CompletableFuture<Reactor> handOver = new CompletableFuture<>();
+        // A platform thread on purpose: it spends its life blocked in native code.
+        Thread t = new Thread(null, () -> {
+            Reactor self = handOver.join();
+            if (self != null) {
+                self.run();
+            }
+        }, THREAD_NAME, 0, false);
+        t.setDaemon(true);
+        t.setContextClassLoader(null);
+        try {
+            t.start();
+        } catch (OutOfMemoryError noThread) {
+            // HotSpot's word for a failed pthread_create (EAGAIN: a thread or process limit), not
+            // an exhausted heap.
+            Native.ErrnoException e = new Native.ErrnoException("start the " + THREAD_NAME + " thread ("
+                    + noThread.getMessage() + ")", Native.EAGAIN);
+            e.initCause(noThread);
+            throw e;
+        }
+        try {
+            Reactor r = open(wanted, property);
+            thread = t; // before the thread runs anything of the reactor's
+            handOver.complete(r);
+            exitPromptly(r);
+            return r;
+        } finally {
+            handOver.complete(null); // no reactor: the thread ends
+        }
+    }
+
+    // HotSpot's last safepoint at exit waits about 300 ms while any thread is in native code
+    // (VM_Exit::wait_for_threads_in_native_to_block, JDK 17 to 25), which the reactor thread always
+    // is: every JVM that spawned would exit that much later. Once shutdown begins, run() polls and
+    // parks in Java between polls, so exits still reach other shutdown hooks.
+    private static void exitPromptly(Reactor r) {
+        try {
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                exiting = true;
+                Native.reactorWake(r.handle);
+            }, THREAD_NAME + "-exit"));
+        } catch (IllegalStateException shuttingDown) {
+            exiting = true;
+        }
+    }
+
+    private static Reactor open(int wanted, String property) throws Native.ErrnoException {
         long[] out = new long[1];
         int rc = Native.reactorOpen(wanted, out);
         if (rc < 0 && wanted != Native.REACTOR_BEST) {
@@ -175,26 +233,7 @@ public final class Reactor {
         if (rc < 0) {
             throw new Native.ErrnoException("start the reactor", -rc);
         }
-        Reactor r = new Reactor(out[0], Native.reactorBackend(out[0]));
-        // A platform thread on purpose: it spends its life blocked in native code.
-        Thread t = new Thread(null, r::run, THREAD_NAME, 0, false);
-        t.setDaemon(true);
-        t.setContextClassLoader(null);
-        t.start();
-        thread = t;
-        // HotSpot's last safepoint at exit waits about 300 ms while any thread is in native code
-        // (VM_Exit::wait_for_threads_in_native_to_block, JDK 17 to 25), which this thread always
-        // is: every JVM that spawned would exit that much later. Once shutdown begins, run()
-        // polls and parks in Java between polls, so exits still reach other shutdown hooks.
-        try {
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                exiting = true;
-                Native.reactorWake(r.handle);
-            }, THREAD_NAME + "-exit"));
-        } catch (IllegalStateException shuttingDown) {
-            exiting = true;
-        }
-        return r;
+        return new Reactor(out[0], Native.reactorBackend(out[0]));
     }
 
     /**
@@ -218,7 +257,7 @@ public final class Reactor {
      */
     public void watch(NativeProcess process, ExitState state) throws Native.ErrnoException {
         long token = tokens.incrementAndGet();
-        watched.put(token, state);
+        watched.put(token, new Watch(process, state));
         int rc;
         try {
             rc = process.addTo(handle, token);
@@ -410,18 +449,30 @@ public final class Reactor {
             }
             return;
         }
-        ExitState state = watched.remove(token);
-        if (state == null) {
+        Watch w = watched.remove(token);
+        if (w == null) {
             LOG.log(System.Logger.Level.ERROR, "forkless reactor: exit reported for unknown token "
                     + token);
             return;
         }
+        ExitState state = w.state();
+        // The handle first, so that whoever the future wakes finds the pidfd already closed: a
+        // reaped child holds no descriptor, closed by its owner or not (see NativeProcess).
         if (result == 1) {
-            state.future().complete(RawExit.of(events, at + Native.EVENT_STATUS));
+            RawExit exit = RawExit.of(events, at + Native.EVENT_STATUS);
+            try {
+                w.process().finished(exit);
+            } finally {
+                state.future().complete(exit);
+            }
         } else if (result == -Native.ECHILD) {
-            state.future().completeExceptionally(new UncheckedIOException(Native.ioException(
-                    "child " + state.pid() + " was reaped by someone else (waitpid(-1) elsewhere in"
-                            + " this process)", Native.ECHILD)));
+            try {
+                w.process().finished(null);
+            } finally {
+                state.future().completeExceptionally(new UncheckedIOException(Native.ioException(
+                        "child " + state.pid() + " was reaped by someone else (waitpid(-1) elsewhere in"
+                                + " this process)", Native.ECHILD)));
+            }
         } else {
             state.future().completeExceptionally(new UncheckedIOException(Native.ioException(
                     "wait for child " + state.pid(), -result)));
