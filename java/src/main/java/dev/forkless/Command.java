@@ -954,7 +954,11 @@ public final class Command {
         try {
             reactor = Reactor.get();
         } catch (Native.ErrnoException e) {
-            throw failure(SpawnStep.WATCH, e.errno(), "start the exit watcher");
+            ProcessStartException failure = failure(SpawnStep.WATCH, e.errno(), "start the exit watcher");
+            if (e.getCause() != null) {
+                failure.initCause(e.getCause()); // the JDK's "unable to create native thread"; never e itself (internal)
+            }
+            throw failure;
         }
         long[] out = new long[Native.SPAWN_OUT_LENGTH];
         int argc = argBytes.length + 1;

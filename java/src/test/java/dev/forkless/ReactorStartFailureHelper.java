@@ -57,7 +57,8 @@ public final class ReactorStartFailureHelper {
                 Command.of("/bin/true").spawn().close();
                 System.out.println("spawned");
             } catch (ProcessStartException e) {
-                System.out.println("PSE " + e.step() + " " + e.errnoName());
+                System.out.println("PSE " + e.step() + " " + e.errnoName()
+                        + (e.getCause() == null ? "" : " cause=" + e.getCause().getClass().getSimpleName()));
             } catch (Throwable e) {
                 System.out.println("OTHER " + e);
             }

@@ -57,7 +57,7 @@ class ReactorStartFailureTest {
         List<String> lines = Arrays.asList(text.split("\n"));
         assertTrue(lines.get(0).startsWith("fillers "), diag);
         for (int i = 1; i <= ReactorStartFailureHelper.ATTEMPTS; i++) {
-            assertEquals("PSE WATCH EAGAIN", lines.get(i), diag);
+            assertEquals("PSE WATCH EAGAIN cause=OutOfMemoryError", lines.get(i), diag);
         }
         String[] fds = lines.get(ReactorStartFailureHelper.ATTEMPTS + 1).split(" ");
         assertEquals("fds", fds[0], diag);
