@@ -56,7 +56,7 @@ class MainTest {
     void afterDoubleDashAHelpOptionIsTheCommand() {
         Result r = run("run", "--", "--help");
         assertEquals(Main.EXIT_NOT_FOUND, r.code(), r::toString);
-        assertTrue(r.err().contains("cannot run '--help'"), r::toString);
+        assertTrue(r.err().contains("Cannot run program \"--help\""), r::toString);
     }
 
     @Test
