@@ -2,9 +2,6 @@ package dev.forkless.internal;
 
 import java.io.UncheckedIOException;
 import java.util.PriorityQueue;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.function.IntSupplier;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -270,42 +267,6 @@ public final class Reactor {
             Native.reactorWake(handle); // the thread may be asleep for longer than the delay
         }
         return t;
-    }
-
-    /**
-     * Runs {@code task} on the reactor thread and returns its result, waiting for it
-     * (uninterruptibly; tasks must be short). On the reactor thread itself it runs at once. For
-     * work whose effect is tied to the calling thread's lifetime: a child spawned with
-     * {@code PR_SET_PDEATHSIG} dies when the thread that spawned it ends, and this thread ends
-     * only with the JVM.
-     *
-     * @param task what to run
-     * @return its result
-     */
-    public int callOnReactorThread(IntSupplier task) {
-        if (isReactorThread()) {
-            return task.getAsInt();
-        }
-        CompletableFuture<Integer> f = new CompletableFuture<>();
-        schedule(0, () -> {
-            try {
-                f.complete(task.getAsInt());
-            } catch (Throwable t) {
-                f.completeExceptionally(t);
-            }
-        });
-        try {
-            return f.join();
-        } catch (CompletionException e) {
-            Throwable cause = e.getCause();
-            if (cause instanceof RuntimeException) {
-                throw (RuntimeException) cause;
-            }
-            if (cause instanceof Error) {
-                throw (Error) cause;
-            }
-            throw e;
-        }
     }
 
     /**
