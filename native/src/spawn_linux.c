@@ -504,6 +504,53 @@ static void *acquire_stack(int *owned) {
     return m;
 }
 
+/* Holder threads (see before fl_spawn) live as long as their children, so they do not take a
+ * per-thread stack (acquire_stack's would stay mapped for the child's whole life, and be mapped
+ * anew for every holder). They borrow one from a small pool and give it back right after the
+ * clone: no mmap and munmap (with its TLB shootdown across the JVM's threads) per spawn. The pool
+ * is emptied in a forked copy of the process, for the reason given above. */
+#define SPARE_STACKS 4
+static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
+static void *spare_stacks[SPARE_STACKS]; /* guarded by spare_lock */
+static int spare_count;                  /* guarded by spare_lock */
+static int spare_ok;                     /* the fork handlers are in place: the pool may be used */
+static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
+
+static void spare_before_fork(void) { pthread_mutex_lock(&spare_lock); }
+static void spare_after_fork_parent(void) { pthread_mutex_unlock(&spare_lock); }
+static void spare_after_fork_child(void) {
+    for (int i = 0; i < spare_count; i++) unmap_stack(spare_stacks[i]);
+    spare_count = 0;
+    pthread_mutex_unlock(&spare_lock);
+}
+
+static void spare_init(void) {
+    spare_ok = pthread_atfork(spare_before_fork, spare_after_fork_parent, spare_after_fork_child) == 0;
+}
+
+static void *take_spare_stack(void) {
+    pthread_once(&spare_once, spare_init);
+    void *s = NULL;
+    if (spare_ok) {
+        pthread_mutex_lock(&spare_lock);
+        if (spare_count > 0) s = spare_stacks[--spare_count];
+        pthread_mutex_unlock(&spare_lock);
+    }
+    return s != NULL ? s : map_stack(MAP_SHARED);
+}
+
+static void give_spare_stack(void *s) {
+    if (spare_ok) {
+        pthread_mutex_lock(&spare_lock);
+        if (spare_count < SPARE_STACKS) {
+            spare_stacks[spare_count++] = s;
+            s = NULL;
+        }
+        pthread_mutex_unlock(&spare_lock);
+    }
+    if (s != NULL) unmap_stack(s);
+}
+
 /* What fl_spawn prepares for the child besides the options themselves; release_prepared frees it. */
 struct prepared {
     char *resolved;
@@ -514,7 +561,7 @@ struct prepared {
     void *stack;      /* see acquire_stack */
     int stack_owned;
     int detached;     /* fl_spawn_detached: a private stack of its own, see there */
-    int holder;       /* spawned by a holder thread: a stack for this spawn alone (see there) */
+    int holder;       /* spawned by a holder thread: a stack from the spare pool (see there) */
 };
 
 static void release_prepared(struct prepared *pr) {
@@ -523,7 +570,11 @@ static void release_prepared(struct prepared *pr) {
     free(pr->sh_argv);
     free(pr->keep);
     free(pr->moved);
-    if (pr->stack_owned) unmap_stack(pr->stack);
+    if (pr->holder && pr->stack != NULL) {
+        give_spare_stack(pr->stack);
+    } else if (pr->stack_owned) {
+        unmap_stack(pr->stack);
+    }
 }
 
 static int prepare(const fl_spawn_options *o, struct child_plan *plan, struct prepared *pr) {
@@ -560,9 +611,7 @@ static int prepare(const fl_spawn_options *o, struct child_plan *plan, struct pr
         pr->stack = map_stack(MAP_PRIVATE);
         pr->stack_owned = pr->stack != NULL;
     } else if (pr->holder) {
-        /* Not the thread's cached stack: the holder would keep it mapped for the child's life. */
-        pr->stack = map_stack(MAP_SHARED);
-        pr->stack_owned = pr->stack != NULL;
+        pr->stack = take_spare_stack();
     } else {
         pr->stack = acquire_stack(&pr->stack_owned);
     }
@@ -793,8 +842,8 @@ static int spawn_here(const fl_spawn_options *opts, fl_process **out, fl_spawn_e
  * Cost: one thread per running child with the flag (a HOLDER_STACK stack; it counts against
  * RLIMIT_NPROC and threads-max like any thread) plus one descriptor, the pidfd's duplicate (a
  * child without a pidfd is watched by PID with waitid(WNOWAIT), which never reaps it); per spawn,
- * a thread creation and a clone stack of its own, mapped and unmapped (the thread's cached stack
- * would stay mapped for the child's whole life). Measured: docs/benchmarks.md.
+ * a thread creation (glibc reuses the stacks of ended threads) and a hand-off each way; the clone
+ * stack comes from a small pool (see take_spare_stack).
  *
  * The holder blocks every signal (glibc keeps its internal ones, so setuid() and friends, which
  * signal every thread, still work); process-directed signals go to the JVM's own threads. If no
