@@ -379,7 +379,8 @@ public final class Command {
      * its cgroup is then killed however the JVM ends, daemons that called {@code setsid}
      * included: on a normal exit by a shutdown hook, and after a {@code SIGKILL} or a crash by a
      * watchdog, a {@code /bin/sh} started once per JVM (in a session of its own) that waits for
-     * this JVM's end of a pipe to close and then writes {@code cgroup.kill} (Linux 5.14+). Without
+     * this JVM's end of a pipe to close and then writes {@code cgroup.kill} (Linux 5.14+); if
+     * something kills that watchdog, a {@code WARNING} is logged and a new one started. Without
      * a cgroup, a normal exit also kills the child's process group when it leads one
      * ({@link #newProcessGroup()}, {@link #newSession()}), and after a {@code SIGKILL} only the
      * child is killed: descendants that do not die with it (many do: end-of-file or

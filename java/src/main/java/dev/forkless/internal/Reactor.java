@@ -31,7 +31,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code onStdoutLine} read on this thread with non-blocking calls. It also runs short timers
  * ({@link #schedule}), and the safety nets of dropped objects ({@link Cleaners}) after each batch
  * of events and at least every {@value #CLEANUP_MILLIS} ms (so an idle JVM with Forkless loaded
- * sees this thread wake once a second); Forkless adds no other thread of its own.
+ * sees this thread wake once a second); Forkless adds no other thread of its own (but for the
+ * core's native holder thread of each running {@code dieWithParent()} child, see there).
  *
  * <p>The thread must survive anything: a failure while completing one exit is logged at
  * {@code ERROR} and the loop goes on; a failing {@code fl_reactor_wait} (other than
