@@ -100,7 +100,8 @@ typedef enum fl_step {
     FL_STEP_EXEC,        /* execve (and the /bin/sh retry on ENOEXEC) */
     FL_STEP_PIDFD,       /* pidfd_open after a spawn that could not return one */
     FL_STEP_PDEATHSIG,   /* prctl(PR_SET_PDEATHSIG) for FL_SPAWN_DIE_WITH_PARENT, or the parent
-                            died before it took effect (ESRCH) */
+                            died before it took effect (ESRCH), or its holder thread could not be
+                            created (EAGAIN) */
     FL_STEP_CGROUP,      /* FL_SPAWN_INTO_CGROUP: the child's write of "0" to cgroup.procs (the
                             kernel's answer: EOPNOTSUPP, EBUSY, EACCES, ENOENT, ...) */
     FL_STEP_COMMAND_LINE, /* Windows: argv cannot be written as a command line the child reads
@@ -136,8 +137,13 @@ enum {
     FL_SPAWN_NO_PATH_SEARCH = 1u << 5,    /* use program as given even if it has no '/' */
     /* The child gets SIGKILL when its parent dies, also when the parent is killed with SIGKILL
      * (Linux: PR_SET_PDEATHSIG, checked against the parent's PID so a parent that died during the
-     * spawn is not missed). Hazard: "parent" is the *thread* that called fl_spawn; the child is
-     * killed when that thread exits, so spawn from a thread that lives as long as the process. */
+     * spawn is not missed). The kernel sends it when the parent *thread* ends, so fl_spawn clones
+     * such a child on a holder thread that the calling thread creates and that lives until the
+     * child has exited: the child survives the calling thread's end and, as a new thread copies
+     * its creator's, has the calling thread's per-thread attributes (no_new_privs, seccomp
+     * filters, credentials, nice, CPU affinity, namespaces). Cost: one thread (64 KiB stack) and
+     * one descriptor per running child; if the thread cannot be created the spawn fails at
+     * FL_STEP_PDEATHSIG with pthread_create's errno (EAGAIN). */
     FL_SPAWN_DIE_WITH_PARENT = 1u << 6,
     /* The child starts in the cgroup v2 directory cgroup_fd (see fl_spawn_options.cgroup_fd), so
      * it and everything it starts can later be killed as one with fl_cgroup_kill. */

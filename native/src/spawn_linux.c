@@ -65,11 +65,17 @@
  * Detached spawns (fl_spawn_detached) put a second, plain fork between setsid and the rest of
  * these steps; the essay at the end of this file says why it runs on a private stack and reports
  * through a pipe.
+ *
+ * Dying with the parent (FL_SPAWN_DIE_WITH_PARENT) has an essay of its own before fl_spawn: such
+ * a child is cloned by a "holder" thread that the calling thread creates and that lives until the
+ * child has exited.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sched.h>
+#include <poll.h>
 #include <sched.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -78,6 +84,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -497,6 +504,53 @@ static void *acquire_stack(int *owned) {
     return m;
 }
 
+/* Holder threads (see before fl_spawn) live as long as their children, so they do not take a
+ * per-thread stack (acquire_stack's would stay mapped for the child's whole life, and be mapped
+ * anew for every holder). They borrow one from a small pool and give it back right after the
+ * clone: no mmap and munmap (with its TLB shootdown across the JVM's threads) per spawn. The pool
+ * is emptied in a forked copy of the process, for the reason given above. */
+#define SPARE_STACKS 4
+static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
+static void *spare_stacks[SPARE_STACKS]; /* guarded by spare_lock */
+static int spare_count;                  /* guarded by spare_lock */
+static int spare_ok;                     /* the fork handlers are in place: the pool may be used */
+static pthread_once_t spare_once = PTHREAD_ONCE_INIT;
+
+static void spare_before_fork(void) { pthread_mutex_lock(&spare_lock); }
+static void spare_after_fork_parent(void) { pthread_mutex_unlock(&spare_lock); }
+static void spare_after_fork_child(void) {
+    for (int i = 0; i < spare_count; i++) unmap_stack(spare_stacks[i]);
+    spare_count = 0;
+    pthread_mutex_unlock(&spare_lock);
+}
+
+static void spare_init(void) {
+    spare_ok = pthread_atfork(spare_before_fork, spare_after_fork_parent, spare_after_fork_child) == 0;
+}
+
+static void *take_spare_stack(void) {
+    pthread_once(&spare_once, spare_init);
+    void *s = NULL;
+    if (spare_ok) {
+        pthread_mutex_lock(&spare_lock);
+        if (spare_count > 0) s = spare_stacks[--spare_count];
+        pthread_mutex_unlock(&spare_lock);
+    }
+    return s != NULL ? s : map_stack(MAP_SHARED);
+}
+
+static void give_spare_stack(void *s) {
+    if (spare_ok) {
+        pthread_mutex_lock(&spare_lock);
+        if (spare_count < SPARE_STACKS) {
+            spare_stacks[spare_count++] = s;
+            s = NULL;
+        }
+        pthread_mutex_unlock(&spare_lock);
+    }
+    if (s != NULL) unmap_stack(s);
+}
+
 /* What fl_spawn prepares for the child besides the options themselves; release_prepared frees it. */
 struct prepared {
     char *resolved;
@@ -507,6 +561,7 @@ struct prepared {
     void *stack;      /* see acquire_stack */
     int stack_owned;
     int detached;     /* fl_spawn_detached: a private stack of its own, see there */
+    int holder;       /* spawned by a holder thread: a stack from the spare pool (see there) */
 };
 
 static void release_prepared(struct prepared *pr) {
@@ -515,7 +570,11 @@ static void release_prepared(struct prepared *pr) {
     free(pr->sh_argv);
     free(pr->keep);
     free(pr->moved);
-    if (pr->stack_owned) unmap_stack(pr->stack);
+    if (pr->holder && pr->stack != NULL) {
+        give_spare_stack(pr->stack);
+    } else if (pr->stack_owned) {
+        unmap_stack(pr->stack);
+    }
 }
 
 static int prepare(const fl_spawn_options *o, struct child_plan *plan, struct prepared *pr) {
@@ -551,6 +610,8 @@ static int prepare(const fl_spawn_options *o, struct child_plan *plan, struct pr
     if (pr->detached) {
         pr->stack = map_stack(MAP_PRIVATE);
         pr->stack_owned = pr->stack != NULL;
+    } else if (pr->holder) {
+        pr->stack = take_spare_stack();
     } else {
         pr->stack = acquire_stack(&pr->stack_owned);
     }
@@ -670,18 +731,10 @@ static long clone_child(struct child_plan *plan, const struct prepared *pr, int 
     }
 }
 
-int fl_spawn(const fl_spawn_options *opts, fl_process **out, fl_spawn_error *error) {
-    fl_spawn_error scratch;
-    if (error == NULL) error = &scratch;
-    error->step = FL_STEP_NONE;
-    error->err = 0;
-    if (out == NULL) {
-        error->step = FL_STEP_VALIDATE;
-        error->err = EINVAL;
-        return -EINVAL;
-    }
-    *out = NULL;
-
+/* The spawn itself, in the calling thread, which becomes the child's parent thread. error and
+ * out are not NULL. holder: called by a holder thread (see below). */
+static int spawn_here(const fl_spawn_options *opts, fl_process **out, fl_spawn_error *error,
+                      int holder) {
     int rc = validate(opts);
     if (rc < 0) {
         error->step = FL_STEP_VALIDATE;
@@ -692,6 +745,7 @@ int fl_spawn(const fl_spawn_options *opts, fl_process **out, fl_spawn_error *err
 
     struct prepared pr;
     memset(&pr, 0, sizeof pr);
+    pr.holder = holder;
     /* As execvp: an empty name is not found. */
     rc = opts->program[0] == '\0'
              ? -ENOENT
@@ -742,6 +796,186 @@ int fl_spawn(const fl_spawn_options *opts, fl_process **out, fl_spawn_error *err
     }
     *out = p;
     return 0;
+}
+
+/* ---- dying with the parent: the holder thread ----------------------------------------------
+ *
+ * PR_SET_PDEATHSIG fires when the *thread* that cloned the child exits, not when the process does.
+ * A child cloned by the calling thread therefore dies with that thread (a pool's worker that
+ * retires would take it along). A child cloned by some long-lived thread of the library instead
+ * (Forkless for Java once used its reactor thread) gets that thread's attributes, not the
+ * caller's, and on Linux much of what a child inherits is per thread. A new thread inherits all of
+ * it from the thread that creates it (copy_process of a CLONE_THREAD clone):
+ *   - credentials: uid/gid/groups changed with raw system calls, capabilities and the bounding
+ *     set, securebits, a Landlock domain (all in the thread's struct cred);
+ *   - no_new_privs, and seccomp filters installed without SECCOMP_FILTER_FLAG_TSYNC;
+ *   - the nice value (setpriority(PRIO_PROCESS, tid) acts on one thread), the scheduling policy,
+ *     the CPU affinity, the I/O priority, the timer slack;
+ *   - namespaces the thread entered with setns/unshare, and its cwd/root/umask after
+ *     unshare(CLONE_FS).
+ * A thread that set no_new_privs or a seccomp filter before spawning must never get a child
+ * without it: that would be a sandbox escape.
+ *
+ * So with FL_SPAWN_DIE_WITH_PARENT, fl_spawn creates a holder thread from the calling thread (glibc
+ * with PTHREAD_INHERIT_SCHED and no cpuset attribute leaves the scheduling and affinity the kernel
+ * copied). The holder spawns the child exactly as the caller would have, hands the result back,
+ * and then sleeps on its own duplicate of the pidfd until the child has exited (a pidfd polls
+ * readable from the exit on, also after the reap), and ends. The child has the caller's
+ * attributes, outlives the calling thread, and still dies with the process, whose death takes
+ * the holder along like every other thread.
+ *
+ * Alternatives considered:
+ *   - Copy the caller's attributes into the child: read them in the caller (PR_GET_NO_NEW_PRIVS,
+ *     getpriority, sched_getaffinity, capget, ...) and set them in the child before execve. A
+ *     seccomp filter cannot be carried that way (reading it back needs CAP_SYS_ADMIN and ptrace,
+ *     and a filter with user notification cannot be reproduced at all), and any attribute the
+ *     list forgets, or a later kernel adds, is silently dropped. Refusing callers that have a
+ *     filter would refuse exactly the sandboxed programs that want this flag.
+ *   - CLONE_PARENT: the child's parent would be this process's parent, so it would die with that
+ *     process, not this one.
+ *   - One holder shared by several children: it could end only when all of them have exited, and
+ *     it would fit only callers with identical attributes, which cannot be compared (seccomp
+ *     again).
+ *   - A subreaper or a watchdog process instead of the parent-death signal: they need something
+ *     of this process to survive a SIGKILL, which nothing does.
+ *
+ * Cost: one thread per running child with the flag (a HOLDER_STACK stack; it counts against
+ * RLIMIT_NPROC and threads-max like any thread) plus one descriptor, the pidfd's duplicate (a
+ * child without a pidfd is watched by PID with waitid(WNOWAIT), which never reaps it); per spawn,
+ * a thread creation (glibc reuses the stacks of ended threads) and a hand-off each way; the clone
+ * stack comes from a small pool (see take_spare_stack).
+ *
+ * The holder blocks every signal (glibc keeps its internal ones, so setuid() and friends, which
+ * signal every thread, still work); process-directed signals go to the JVM's own threads. If no
+ * holder can be created, the spawn fails at FL_STEP_PDEATHSIG with pthread_create's errno
+ * (EAGAIN): spawning on the calling thread instead would quietly tie the child to it. */
+
+#define HOLDER_STACK (64 * 1024)
+
+struct holder_call {
+    const fl_spawn_options *opts; /* the caller's: valid until done is posted */
+    fl_process *process;
+    fl_spawn_error error;
+    int rc;
+    sem_t done;
+    _Atomic int refs; /* the caller's and the holder's; the last one frees the call */
+};
+
+static void holder_call_unref(struct holder_call *c) {
+    if (atomic_fetch_sub(&c->refs, 1) == 1) {
+        sem_destroy(&c->done);
+        free(c);
+    }
+}
+
+static void *holder_main(void *arg) {
+    struct holder_call *c = arg;
+    prctl(PR_SET_NAME, "forkless-holder", 0, 0, 0);
+    c->rc = spawn_here(c->opts, &c->process, &c->error, 1);
+    int64_t pid = 0;
+    int fd = -1;
+    if (c->rc == 0) {
+        pid = c->process->pid;
+        /* A copy of our own: the handle's pidfd is closed (and its number reused) after the reap,
+         * which may come before the poll below starts. */
+        if (c->process->pidfd >= 0) fd = fcntl(c->process->pidfd, F_DUPFD_CLOEXEC, 0);
+    }
+    sem_post(&c->done);
+    holder_call_unref(c);
+    if (pid <= 0) return NULL;
+    if (fd >= 0) {
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        int n;
+        do {
+            n = poll(&pfd, 1, -1);
+        } while (n < 0 && errno == EINTR);
+        close(fd);
+        if (n > 0) return NULL;
+        /* poll failed (ENOMEM): wait by PID below. */
+    }
+    /* WNOWAIT: the zombie stays for the reactor. ECHILD once someone has reaped it. If its PID is
+     * reused by another child of this process after that, the holder waits for that one too:
+     * it lives longer than needed, and nothing worse. */
+    siginfo_t si;
+    long rc;
+    do {
+        memset(&si, 0, sizeof si);
+        rc = FL_SYS5(SYS_waitid, P_PID, pid, &si, WEXITED | WNOWAIT, NULL);
+    } while (rc == -EINTR);
+    return NULL;
+}
+
+/* Spawns on a new holder thread (see above): 0 with *out set, or -errno with *error filled. */
+static int spawn_on_holder(const fl_spawn_options *opts, fl_process **out, fl_spawn_error *error) {
+    struct holder_call *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        error->step = FL_STEP_PREPARE;
+        error->err = ENOMEM;
+        return -ENOMEM;
+    }
+    c->opts = opts;
+    atomic_init(&c->refs, 2);
+    if (sem_init(&c->done, 0, 0) != 0) {
+        int err = errno;
+        free(c);
+        error->step = FL_STEP_PREPARE;
+        error->err = err;
+        return -err;
+    }
+    pthread_attr_t attr;
+    int rc = pthread_attr_init(&attr);
+    if (rc == 0) rc = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    if (rc == 0) {
+        long min = sysconf(_SC_THREAD_STACK_MIN);
+        rc = pthread_attr_setstacksize(&attr, min > HOLDER_STACK ? (size_t)min : HOLDER_STACK);
+    }
+    if (rc == 0) {
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        pthread_t t;
+        rc = pthread_create(&t, &attr, holder_main, c);
+        if (rc == EINVAL) { /* the static TLS does not fit the small stack: the default size */
+            pthread_attr_destroy(&attr);
+            pthread_attr_init(&attr);
+            pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+            rc = pthread_create(&t, &attr, holder_main, c);
+        }
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        pthread_attr_destroy(&attr);
+    }
+    if (rc != 0) {
+        sem_destroy(&c->done);
+        free(c);
+        error->step = FL_STEP_PDEATHSIG;
+        error->err = rc;
+        return -rc;
+    }
+    while (sem_wait(&c->done) != 0) {
+        /* EINTR: a signal handler ran in this thread; the holder goes on regardless. */
+    }
+    rc = c->rc;
+    *out = c->process;
+    *error = c->error;
+    holder_call_unref(c);
+    return rc;
+}
+
+int fl_spawn(const fl_spawn_options *opts, fl_process **out, fl_spawn_error *error) {
+    fl_spawn_error scratch;
+    if (error == NULL) error = &scratch;
+    error->step = FL_STEP_NONE;
+    error->err = 0;
+    if (out == NULL) {
+        error->step = FL_STEP_VALIDATE;
+        error->err = EINVAL;
+        return -EINVAL;
+    }
+    *out = NULL;
+    if (opts != NULL && (opts->flags & FL_SPAWN_DIE_WITH_PARENT)) {
+        return spawn_on_holder(opts, out, error);
+    }
+    return spawn_here(opts, out, error, 0);
 }
 
 /* ---- detached spawns: the double fork ------------------------------------------------------

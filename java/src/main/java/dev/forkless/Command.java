@@ -370,17 +370,25 @@ public final class Command {
      * <p>How (Linux): the child asks the kernel for {@code SIGKILL} when its parent dies
      * ({@code PR_SET_PDEATHSIG}), and checks that the parent is still this JVM after asking, so a
      * JVM dying during the spawn is not missed (the spawn then fails with
-     * {@link SpawnStep#PDEATHSIG}). The kernel ties this to the parent <em>thread</em>, so such
-     * children are spawned by the reactor thread, which lives as long as the JVM, not by the
-     * calling thread (a thread pool's worker that ends would otherwise take the child with it);
-     * the calling thread waits for it, a few hundred microseconds.
+     * {@link SpawnStep#PDEATHSIG}). The kernel ties this to the parent <em>thread</em>, so the
+     * child is spawned by a small native thread that the calling thread creates for it and that
+     * lives until the child has exited: the child does not die when the calling thread ends (a
+     * thread pool's worker, say), and, like any other child, it inherits the calling thread's
+     * own attributes (Linux keeps these per thread, and a new thread copies its creator's):
+     * {@code no_new_privs}, seccomp filters, credentials changed by that thread alone, nice
+     * value, CPU affinity, namespaces. (For a virtual thread, the calling thread is its carrier.)
+     * Cost: one such thread per running child (64 KiB of stack; it counts against the user's
+     * process limit like any thread), and about 60 microseconds more per spawn. If that thread
+     * cannot be created, the spawn fails at {@link SpawnStep#PDEATHSIG} (e.g. {@code EAGAIN})
+     * rather than tie the child to the calling thread.
      *
      * <p>The kernel signals only the child itself, not the processes it starts. For the whole
      * tree, give the child a cgroup ({@link #treeKill(TreeKill)}, {@link CloseAction#KILL_TREE}):
      * its cgroup is then killed however the JVM ends, daemons that called {@code setsid}
      * included: on a normal exit by a shutdown hook, and after a {@code SIGKILL} or a crash by a
      * watchdog, a {@code /bin/sh} started once per JVM (in a session of its own) that waits for
-     * this JVM's end of a pipe to close and then writes {@code cgroup.kill} (Linux 5.14+). Without
+     * this JVM's end of a pipe to close and then writes {@code cgroup.kill} (Linux 5.14+); if
+     * something kills that watchdog, a {@code WARNING} is logged and a new one started. Without
      * a cgroup, a normal exit also kills the child's process group when it leads one
      * ({@link #newProcessGroup()}, {@link #newSession()}), and after a {@code SIGKILL} only the
      * child is killed: descendants that do not die with it (many do: end-of-file or
@@ -969,7 +977,7 @@ public final class Command {
         Cgroups.Leaf leaf = tree == TreeKill.AUTO || tree == TreeKill.CGROUP ? newLeaf(tree) : null;
         int rc;
         try {
-            rc = spawnNative(reactor, block, argc, envc, cwd != null, fdMap, spawnFlags, leaf, out);
+            rc = spawnNative(block, argc, envc, cwd != null, fdMap, spawnFlags, leaf, out);
             if (rc < 0 && leaf != null && out[2] == Native.STEP_CGROUP && tree == TreeKill.AUTO) {
                 // The kernel refused the leaf (no write access to cgroup.procs, say): no cgroups
                 // from now on, and this child gets the process group.
@@ -977,7 +985,7 @@ public final class Command {
                         + Native.errnoName(-rc) + " (" + Native.strerror(-rc) + ")", -rc);
                 leaf.release();
                 leaf = null;
-                rc = spawnNative(reactor, block, argc, envc, cwd != null, fdMap, spawnFlags, null, out);
+                rc = spawnNative(block, argc, envc, cwd != null, fdMap, spawnFlags, null, out);
             }
         } catch (RuntimeException | Error e) {
             if (leaf != null) {
@@ -1037,15 +1045,14 @@ public final class Command {
         }
     }
 
-    /** One native spawn, on the reactor thread for dieWithParent (see there); a leaf adds the cgroup. */
-    private static int spawnNative(Reactor reactor, byte[] block, int argc, int envc, boolean hasCwd,
+    /**
+     * One native spawn, in the calling thread (for dieWithParent the core clones on a holder thread
+     * that this thread creates, see there); a leaf adds the cgroup.
+     */
+    private static int spawnNative(byte[] block, int argc, int envc, boolean hasCwd,
                                    int[] fdMap, int spawnFlags, Cgroups.Leaf leaf, long[] out) {
         int flags = leaf == null ? spawnFlags : spawnFlags | Native.SPAWN_INTO_CGROUP;
         int cgroupFd = leaf == null ? -1 : leaf.fd();
-        if ((spawnFlags & Native.SPAWN_DIE_WITH_PARENT) != 0) {
-            return reactor.callOnReactorThread(() -> Native.spawn(block, argc, envc, hasCwd, fdMap, flags,
-                    0, 0, 0, null, cgroupFd, out));
-        }
         return Native.spawn(block, argc, envc, hasCwd, fdMap, flags, 0, 0, 0, null, cgroupFd, out);
     }
 

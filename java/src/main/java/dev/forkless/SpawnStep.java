@@ -44,7 +44,8 @@ public enum SpawnStep {
     PIDFD("pidfd_open", 15),
     /**
      * Arranging for the child to die with this JVM ({@link Command#dieWithParent()}):
-     * {@code prctl(PR_SET_PDEATHSIG)}, or {@code ESRCH} when this JVM was dying already.
+     * {@code prctl(PR_SET_PDEATHSIG)}, {@code ESRCH} when this JVM was dying already, or the
+     * thread that holds such a child could not be created ({@code EAGAIN}).
      */
     PDEATHSIG("pdeathsig", 16),
     /**

@@ -2,9 +2,6 @@ package dev.forkless.internal;
 
 import java.io.UncheckedIOException;
 import java.util.PriorityQueue;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.function.IntSupplier;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
@@ -37,7 +34,8 @@ import java.util.concurrent.locks.LockSupport;
  * {@code onStdoutLine} read on this thread with non-blocking calls. It also runs short timers
  * ({@link #schedule}), and the safety nets of dropped objects ({@link Cleaners}) after each batch
  * of events and at least every {@value #CLEANUP_MILLIS} ms (so an idle JVM with Forkless loaded
- * sees this thread wake once a second); Forkless adds no other thread of its own.
+ * sees this thread wake once a second); Forkless adds no other thread of its own (but for the
+ * core's native holder thread of each running {@code dieWithParent()} child, see there).
  *
  * <p>The thread must survive anything: a failure while completing one exit is logged at
  * {@code ERROR} and the loop goes on; a failing {@code fl_reactor_wait} (other than
@@ -326,42 +324,6 @@ public final class Reactor {
             Native.reactorWake(handle); // the thread may be asleep for longer than the delay
         }
         return t;
-    }
-
-    /**
-     * Runs {@code task} on the reactor thread and returns its result, waiting for it
-     * (uninterruptibly; tasks must be short). On the reactor thread itself it runs at once. For
-     * work whose effect is tied to the calling thread's lifetime: a child spawned with
-     * {@code PR_SET_PDEATHSIG} dies when the thread that spawned it ends, and this thread ends
-     * only with the JVM.
-     *
-     * @param task what to run
-     * @return its result
-     */
-    public int callOnReactorThread(IntSupplier task) {
-        if (isReactorThread()) {
-            return task.getAsInt();
-        }
-        CompletableFuture<Integer> f = new CompletableFuture<>();
-        schedule(0, () -> {
-            try {
-                f.complete(task.getAsInt());
-            } catch (Throwable t) {
-                f.completeExceptionally(t);
-            }
-        });
-        try {
-            return f.join();
-        } catch (CompletionException e) {
-            Throwable cause = e.getCause();
-            if (cause instanceof RuntimeException) {
-                throw (RuntimeException) cause;
-            }
-            if (cause instanceof Error) {
-                throw (Error) cause;
-            }
-            throw e;
-        }
     }
 
     /**
