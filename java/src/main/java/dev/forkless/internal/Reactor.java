@@ -2,6 +2,7 @@ package dev.forkless.internal;
 
 import java.io.UncheckedIOException;
 import java.util.PriorityQueue;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
