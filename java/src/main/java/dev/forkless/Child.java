@@ -1119,7 +1119,7 @@ public final class Child implements AutoCloseable {
             if (rc == -Native.EINVAL) { // no process group of its own
                 kill(Signal.KILL);
             } else if (rc < 0 && rc != -Native.ESRCH) {
-                throw new UncheckedIOException(new Native.ErrnoException("kill the process group of child "
+                throw new UncheckedIOException(Native.ioException("kill the process group of child "
                         + pid + " (" + program + ")", -rc));
             }
         } catch (IllegalStateException closedMeanwhile) {

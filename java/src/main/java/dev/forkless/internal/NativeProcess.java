@@ -124,7 +124,7 @@ public final class NativeProcess {
     /** The answer of a wait once the handle is closed: the status, or the loss. */
     private synchronized RawExit finalAnswer() {
         if (finalExit == null) {
-            throw new UncheckedIOException(new Native.ErrnoException("wait for pid " + pid, Native.ECHILD));
+            throw new UncheckedIOException(Native.ioException("wait for pid " + pid, Native.ECHILD));
         }
         return finalExit;
     }
