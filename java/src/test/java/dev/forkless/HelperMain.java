@@ -71,6 +71,9 @@ public final class HelperMain {
         cmd.add(ProcessHandle.current().info().command().orElseThrow());
         cmd.add("-Xshare:auto");
         cmd.add("-XX:TieredStopAtLevel=1");
+        // JDK 24+ warns on stderr (which some tests read) when Forkless loads its library without
+        // it; JDK 17 accepts it as well.
+        cmd.add("--enable-native-access=ALL-UNNAMED");
         cmd.add("-cp");
         try {
             // This class needs nothing but itself: its own class-path root (test-classes).

@@ -48,7 +48,6 @@ class ReactorStartFailureTest {
         java.add(1, "-XX:-UsePerfData");
         java.add(1, "-Xlog:all=warning:stderr"); // HotSpot's thread warnings: not on stdout, which is parsed
         java.add(1, "-Xlog:disable");
-        java.add(1, "--enable-native-access=ALL-UNNAMED");
         cmd.addAll(java);
         Output out = Command.of(cmd).output();
         String text = new String(out.stdout(), StandardCharsets.UTF_8);
