@@ -51,6 +51,11 @@ public final class ReactorStartFailureHelper {
             }
         }
         System.out.println("fillers " + fillers.size());
+        // Loaded before the count: from a jar, the first use of the library's classes opens the
+        // jar file (the class loader keeps it open), which is no leak of a spawn attempt.
+        if (!dev.forkless.Forkless.isAvailable()) {
+            throw new IllegalStateException("no native library", dev.forkless.Forkless.unavailabilityCause().orElse(null));
+        }
         long before = fds();
         for (int i = 0; i < ATTEMPTS; i++) {
             try {
