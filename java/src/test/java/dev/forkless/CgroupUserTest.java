@@ -65,8 +65,8 @@ class CgroupUserTest {
     }
 
     /** The helper JVM's command, with the library copy. */
-    static List<String> helper(String mode, String... jvmOptions) {
-        List<String> cmd = new ArrayList<>(HelperMain.commandWithForkless(CgroupUserHelper.class, mode));
+    static List<String> helper(String mode, String... jvmOptions) throws IOException {
+        List<String> cmd = HelperMain.readableByAll(HelperMain.commandWithForkless(CgroupUserHelper.class, mode));
         cmd.add(1, "-XX:-UsePerfData");
         cmd.add(1, "-Dforkless.library.path=" + lib);
         for (int i = 0; i < jvmOptions.length; i++) {

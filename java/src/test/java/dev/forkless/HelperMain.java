@@ -65,6 +65,65 @@ public final class HelperMain {
         return cmd;
     }
 
+    /** World-readable copies of the class path, made once per JVM (see {@link #readableByAll}). */
+    private static Path readableCopy;
+
+    /**
+     * {@code cmd} (from {@link #commandWithForkless}) with its class path replaced by a copy every
+     * user can read, for helper JVMs run as another user ({@code setpriv}): the build directory may
+     * sit under a private directory (a {@code mktemp -d} clone is 0700). The copy is made once per
+     * JVM under the temporary directory and removed when this JVM exits.
+     */
+    static synchronized java.util.List<String> readableByAll(java.util.List<String> cmd) throws IOException {
+        java.util.List<String> out = new java.util.ArrayList<>(cmd);
+        int cp = out.indexOf("-cp") + 1;
+        if (readableCopy == null) {
+            Path root = Files.createTempDirectory("forkless-classpath");
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(root)));
+            readableCopy = root;
+        }
+        StringBuilder copied = new StringBuilder();
+        String[] entries = out.get(cp).split(java.io.File.pathSeparator);
+        for (int i = 0; i < entries.length; i++) {
+            Path from = Path.of(entries[i]);
+            Path to = readableCopy.resolve(i + "-" + from.getFileName());
+            if (!Files.exists(to)) {
+                copyTree(from, to);
+            }
+            copied.append(i == 0 ? "" : java.io.File.pathSeparator).append(to);
+        }
+        makeReadableByAll(readableCopy);
+        out.set(cp, copied.toString());
+        return out;
+    }
+
+    private static void copyTree(Path from, Path to) throws IOException {
+        try (java.util.stream.Stream<Path> all = Files.walk(from)) {
+            for (Path p : (Iterable<Path>) all::iterator) {
+                Files.copy(p, to.resolve(from.relativize(p).toString()), java.nio.file.StandardCopyOption.COPY_ATTRIBUTES);
+            }
+        }
+    }
+
+    private static void makeReadableByAll(Path root) throws IOException {
+        try (java.util.stream.Stream<Path> all = Files.walk(root)) {
+            for (Path p : (Iterable<Path>) all::iterator) {
+                Files.setPosixFilePermissions(p, java.nio.file.attribute.PosixFilePermissions.fromString(
+                        Files.isDirectory(p) || Files.isExecutable(p) ? "rwxr-xr-x" : "rw-r--r--"));
+            }
+        }
+    }
+
+    private static void deleteTree(Path root) {
+        try (java.util.stream.Stream<Path> all = Files.walk(root)) {
+            for (Path p : (Iterable<Path>) all.sorted(java.util.Comparator.reverseOrder())::iterator) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            // Best effort at exit: a copy in the temporary directory harms nothing.
+        }
+    }
+
     /** The command that starts this helper in a new JVM, for Command.of(List). */
     static java.util.List<String> command(String... args) {
         java.util.List<String> cmd = new java.util.ArrayList<>();

@@ -43,7 +43,7 @@ class ReactorStartFailureTest {
         long uid = 200_000 + ProcessHandle.current().pid() % 100_000;
         List<String> cmd = new ArrayList<>(List.of("/usr/bin/setpriv", "--reuid=" + uid, "--regid=" + uid,
                 "--clear-groups", "/usr/bin/prlimit", "--nproc=" + NPROC));
-        List<String> java = HelperMain.commandWithForkless(ReactorStartFailureHelper.class);
+        List<String> java = HelperMain.readableByAll(HelperMain.commandWithForkless(ReactorStartFailureHelper.class));
         java.add(1, "-XX:+UseSerialGC"); // no GC worker threads to start under the limit
         java.add(1, "-XX:-UsePerfData");
         java.add(1, "-Xlog:all=warning:stderr"); // HotSpot's thread warnings: not on stdout, which is parsed
