@@ -36,7 +36,7 @@ cmake -S . -B "$build" -DCMAKE_TOOLCHAIN_FILE="$(pwd)/native/cmake/mingw-w64.cma
 cmake --build "$build" -j2
 # For the jar (pom.xml copies it into META-INF/native/windows-x86_64 when it is there).
 mkdir -p "$root/native/windows-x86_64"
-cp "$build/forkless_jni.dll" "$root/native/windows-x86_64/"
+cp "$build/forkless_jni.dll" "$build/forkless_jni.dll.sha256" "$root/native/windows-x86_64/"
 if [[ ${1:-} == --build-only ]]; then
   echo "ci/windows.sh: built $root/native/windows-x86_64/forkless_jni.dll and the tests"
   exit 0

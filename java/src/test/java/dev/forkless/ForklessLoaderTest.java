@@ -63,7 +63,8 @@ class ForklessLoaderTest {
 
     /**
      * The Windows JNI library that ci/windows.sh cross-builds (ci/setup.sh runs it before the
-     * jar is made) is carried under the name the loader looks for on Windows, byte for byte.
+     * jar is made) is carried under the name the loader looks for on Windows, byte for byte, with
+     * the build's SHA-256 of it beside it (so a Windows JVM does not hash it at every start).
      */
     @Test
     void theWindowsLibraryIsCarriedWhereTheLoaderLooksForIt() throws Exception {
@@ -75,6 +76,12 @@ class ForklessLoaderTest {
         try (var in = NativeLoader.class.getResourceAsStream(resource)) {
             assertTrue(in != null, "not on the class path: " + resource);
             assertArrayEquals(Files.readAllBytes(built), in.readAllBytes());
+        }
+        String hex = java.util.HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
+                .digest(Files.readAllBytes(built)));
+        try (var in = NativeLoader.class.getResourceAsStream(resource + ".sha256")) {
+            assertTrue(in != null, "no .sha256 beside " + resource);
+            assertEquals(hex, new String(in.readAllBytes(), StandardCharsets.US_ASCII).trim());
         }
     }
 
