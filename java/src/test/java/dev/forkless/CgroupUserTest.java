@@ -1,7 +1,5 @@
 package dev.forkless;
 
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -11,8 +9,6 @@ import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -37,25 +33,6 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class CgroupUserTest {
     private static final int NOBODY = 65534;
-    /** A world-readable copy of the native library: the unprivileged JVM must be able to load it. */
-    private static Path libDir;
-    private static Path lib;
-
-    @BeforeAll
-    static void copyLibrary() throws IOException {
-        libDir = Files.createTempDirectory("forkless-user-test");
-        Files.setPosixFilePermissions(libDir, PosixFilePermissions.fromString("rwxr-xr-x"));
-        Path loaded = Path.of(Forkless.nativeLibraryLocation().orElseThrow());
-        lib = Files.copy(loaded, libDir.resolve(loaded.getFileName()), StandardCopyOption.REPLACE_EXISTING);
-        Files.setPosixFilePermissions(lib, PosixFilePermissions.fromString("rwxr-xr-x"));
-    }
-
-    @AfterAll
-    static void removeLibrary() throws IOException {
-        Files.deleteIfExists(lib);
-        Files.deleteIfExists(libDir);
-    }
-
     private static void assumeRootWithCgroups() {
         assumeTrue(Files.isReadable(Path.of("/proc/self/status")) && Procs.read(Path.of("/proc/self/status"))
                 .lines().anyMatch(l -> l.matches("Uid:\\s+0\\s.*")), "needs root to chown and switch user");
@@ -64,11 +41,10 @@ class CgroupUserTest {
         assumeTrue(Files.isExecutable(Path.of("/usr/bin/setpriv")), "needs setpriv (util-linux)");
     }
 
-    /** The helper JVM's command, with the library copy. */
+    /** The helper JVM's command, from a copy of the class path and library every user can read. */
     static List<String> helper(String mode, String... jvmOptions) throws IOException {
         List<String> cmd = HelperMain.readableByAll(HelperMain.commandWithForkless(CgroupUserHelper.class, mode));
         cmd.add(1, "-XX:-UsePerfData");
-        cmd.add(1, "-Dforkless.library.path=" + lib);
         for (int i = 0; i < jvmOptions.length; i++) {
             cmd.add(2 + i, jvmOptions[i]);
         }
@@ -219,7 +195,7 @@ class CgroupUserTest {
         assumeRootWithCgroups();
         Path deleg = delegatedCgroup();
         List<Long> sleeps = new ArrayList<>();
-        try (Child jvm = Command.of(inCgroup(deleg, asNobody(helper("die")))).directory(libDir)
+        try (Child jvm = Command.of(inCgroup(deleg, asNobody(helper("die")))).directory(Path.of("/"))
                 .stdin(Stdio.piped()).stdout(Stdio.piped()).spawn()) {
             List<String> lines = readUntil(jvm, "sleeps");
             assertEquals("CGROUP", line(lines, "mechanism"));
@@ -248,7 +224,7 @@ class CgroupUserTest {
         // only; its descendants run on. The test keeps the documentation honest.
         assumeRootWithCgroups();
         List<Long> sleeps = new ArrayList<>();
-        try (Child jvm = Command.of(asNobody(helper("die"))).directory(libDir)
+        try (Child jvm = Command.of(asNobody(helper("die"))).directory(Path.of("/"))
                 .stdin(Stdio.piped()).stdout(Stdio.piped()).spawn()) {
             List<String> lines = readUntil(jvm, "sleeps");
             assertEquals("PROCESS_GROUP", line(lines, "mechanism"));

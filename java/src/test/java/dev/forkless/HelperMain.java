@@ -71,8 +71,10 @@ public final class HelperMain {
     /**
      * {@code cmd} (from {@link #commandWithForkless}) with its class path replaced by a copy every
      * user can read, for helper JVMs run as another user ({@code setpriv}): the build directory may
-     * sit under a private directory (a {@code mktemp -d} clone is 0700). The copy is made once per
-     * JVM under the temporary directory and removed when this JVM exits.
+     * sit under a private directory (a {@code mktemp -d} clone is 0700). The native library this
+     * JVM loaded is copied too and named with {@code -Dforkless.library.path}, so the helper
+     * extracts nothing into the temporary directory as its user. The copy is made once per JVM
+     * under the temporary directory and removed when this JVM exits.
      */
     static synchronized java.util.List<String> readableByAll(java.util.List<String> cmd) throws IOException {
         java.util.List<String> out = new java.util.ArrayList<>(cmd);
@@ -92,8 +94,14 @@ public final class HelperMain {
             }
             copied.append(i == 0 ? "" : java.io.File.pathSeparator).append(to);
         }
+        Path loaded = Path.of(Forkless.nativeLibraryLocation().orElseThrow());
+        Path lib = readableCopy.resolve(loaded.getFileName());
+        if (!Files.exists(lib)) {
+            Files.copy(loaded, lib);
+        }
         makeReadableByAll(readableCopy);
         out.set(cp, copied.toString());
+        out.add(1, "-Dforkless.library.path=" + lib);
         return out;
     }
 
