@@ -240,8 +240,9 @@ fl_fd fl_process_fd(const fl_process *p);
 enum { FL_EXITED = 1, FL_SIGNALED = 2, FL_CRASHED = 3 };
 
 typedef struct fl_exit_status {
-    int kind;              /* FL_EXITED or FL_SIGNALED */
-    int code;              /* exit code (0..255) or signal number */
+    int kind;              /* FL_EXITED, FL_SIGNALED or (Windows only) FL_CRASHED */
+    int code;              /* exit code (0..255 on Linux, 32 bits on Windows), signal number, or
+                              with FL_CRASHED the NTSTATUS */
     int core_dumped;       /* with FL_SIGNALED: a core file was written */
     int64_t user_usec;     /* CPU time of the child in user mode, microseconds */
     int64_t system_usec;   /* CPU time of the child in the kernel, microseconds */
@@ -334,7 +335,8 @@ enum fl_reactor_backend {
                                 its messages there, and the overlapped pipe ends of
                                 fl_fd_pipe_for_child their completions */
 };
-const char *fl_reactor_backend_name(int backend); /* "epoll", "io_uring"; "unknown" otherwise */
+/* "epoll" or "io_uring" (Linux), "iocp" (Windows); "unknown" otherwise */
+const char *fl_reactor_backend_name(int backend);
 
 /* Opens a reactor with the given backend. FL_REACTOR_BEST tries io_uring, then epoll. An explicit
  * backend that this kernel or its seccomp profile refuses fails with its errno (-ENOSYS, -EPERM

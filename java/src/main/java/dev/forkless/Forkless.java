@@ -36,6 +36,11 @@ import java.util.Properties;
  *   <li>{@code forkless.reactor}: the mechanism of the thread that watches every child's exit,
  *       {@code epoll}, {@code io_uring} or {@code auto}. Default {@code auto}: io_uring where the
  *       kernel allows it, else epoll. See {@link #reactorBackend()}.</li>
+ *   <li>{@code forkless.cgroup}: a cgroup v2 directory this JVM may create cgroups in (a
+ *       delegated one), under which {@link TreeKill#CGROUP} and {@link TreeKill#AUTO} children get
+ *       a leaf each. Default: this JVM's own cgroup. One that cannot be used is a {@code WARNING}
+ *       at first use, with the reason; see {@link #cgroupDirectory()} and
+ *       {@link #cgroupUnavailableReason()}.</li>
  *   <li>{@code forkless.leakDetection}: {@code true} records where each child is spawned (a
  *       stack walk per spawn) and reports, as a {@code WARNING} on the {@link System.Logger}
  *       {@code "dev.forkless"}, every {@link Child} that became unreachable without
