@@ -34,6 +34,11 @@ struct fl_process {
     struct fl_process *next_orphan;
 };
 
+/* thread_unix.c: starts fn(arg) on a detached thread with a 64 KiB stack (the default size if the
+ * static TLS does not fit) and every signal blocked; it inherits everything else from the calling
+ * thread. 0, or pthread_create's error number (EAGAIN at a thread limit). */
+FL_HIDDEN int fl_thread_start_small(void *(*fn)(void *), void *arg);
+
 /* process_linux.c: wraps a freshly spawned child. NULL on ENOMEM (the caller cleans up). */
 FL_HIDDEN fl_process *fl_process_new(int64_t pid, int pidfd);
 /* process_linux.c: blocks until the child has exited and reaps it; for a spawn that failed. */

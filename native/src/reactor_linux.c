@@ -75,10 +75,6 @@
 #include "reactor_backend.h"
 #include "sys_linux.h"
 
-/* The waiter thread's stack: it makes one system call. glibc carves static TLS out of it too,
- * which is why a refusal (EINVAL) is retried with the default size. */
-#define WAITER_STACK (64 * 1024)
-
 /* Keys fetched from the backend per call; each becomes at most one event. */
 #define KEY_BATCH 128
 
@@ -324,29 +320,7 @@ static int start_waiter(fl_reactor *r, int64_t pid, uint64_t key) {
     r->refs++;
     pthread_mutex_unlock(&r->lock);
 
-    pthread_attr_t attr;
-    int rc = pthread_attr_init(&attr);
-    if (rc == 0) rc = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    if (rc == 0) {
-        long min = sysconf(_SC_THREAD_STACK_MIN);
-        size_t size = min > WAITER_STACK ? (size_t)min : WAITER_STACK;
-        rc = pthread_attr_setstacksize(&attr, size);
-    }
-    if (rc == 0) {
-        sigset_t all, old;
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &old);
-        pthread_t t;
-        rc = pthread_create(&t, &attr, waiter_main, w);
-        if (rc == EINVAL) { /* static TLS larger than the small stack: take the default size */
-            pthread_attr_destroy(&attr);
-            pthread_attr_init(&attr);
-            pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-            rc = pthread_create(&t, &attr, waiter_main, w);
-        }
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-        pthread_attr_destroy(&attr);
-    }
+    int rc = fl_thread_start_small(waiter_main, w);
     if (rc != 0) {
         free(w);
         reactor_unref(r); /* never the last: the caller holds the reactor open */

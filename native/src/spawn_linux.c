@@ -839,18 +839,16 @@ static int spawn_here(const fl_spawn_options *opts, fl_process **out, fl_spawn_e
  *   - A subreaper or a watchdog process instead of the parent-death signal: they need something
  *     of this process to survive a SIGKILL, which nothing does.
  *
- * Cost: one thread per running child with the flag (a HOLDER_STACK stack; it counts against
- * RLIMIT_NPROC and threads-max like any thread) plus one descriptor, the pidfd's duplicate (a
- * child without a pidfd is watched by PID with waitid(WNOWAIT), which never reaps it); per spawn,
- * a thread creation (glibc reuses the stacks of ended threads) and a hand-off each way; the clone
+ * Cost: one thread per running child with the flag (fl_thread_start_small: a 64 KiB stack; it
+ * counts against RLIMIT_NPROC and threads-max like any thread) plus one descriptor, the pidfd's
+ * duplicate (a child without a pidfd is watched by PID with waitid(WNOWAIT), which never reaps
+ * it); per spawn, a thread creation (glibc reuses the stacks of ended threads) and a hand-off each way; the clone
  * stack comes from a small pool (see take_spare_stack).
  *
  * The holder blocks every signal (glibc keeps its internal ones, so setuid() and friends, which
  * signal every thread, still work); process-directed signals go to the JVM's own threads. If no
  * holder can be created, the spawn fails at FL_STEP_PDEATHSIG with pthread_create's errno
  * (EAGAIN): spawning on the calling thread instead would quietly tie the child to it. */
-
-#define HOLDER_STACK (64 * 1024)
 
 struct holder_call {
     const fl_spawn_options *opts; /* the caller's: valid until done is posted */
@@ -922,28 +920,7 @@ static int spawn_on_holder(const fl_spawn_options *opts, fl_process **out, fl_sp
         error->err = err;
         return -err;
     }
-    pthread_attr_t attr;
-    int rc = pthread_attr_init(&attr);
-    if (rc == 0) rc = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    if (rc == 0) {
-        long min = sysconf(_SC_THREAD_STACK_MIN);
-        rc = pthread_attr_setstacksize(&attr, min > HOLDER_STACK ? (size_t)min : HOLDER_STACK);
-    }
-    if (rc == 0) {
-        sigset_t all, old;
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &old);
-        pthread_t t;
-        rc = pthread_create(&t, &attr, holder_main, c);
-        if (rc == EINVAL) { /* the static TLS does not fit the small stack: the default size */
-            pthread_attr_destroy(&attr);
-            pthread_attr_init(&attr);
-            pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-            rc = pthread_create(&t, &attr, holder_main, c);
-        }
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-        pthread_attr_destroy(&attr);
-    }
+    int rc = fl_thread_start_small(holder_main, c);
     if (rc != 0) {
         sem_destroy(&c->done);
         free(c);

@@ -83,13 +83,7 @@ class EmfileTest {
         IOException openError = null;
         prlimitSoft(limit);
         try {
-            try {
-                while (fillers.size() < 10_000) {
-                    fillers.add(OwnedFd.open(Path.of("/dev/null")));
-                }
-            } catch (IOException e) {
-                openError = e;
-            }
+            openError = fillUntilRefused(fillers);
             failNul = attempt(withNul);   // cannot open /dev/null
             failFile = attempt(withFile); // cannot open the file
             failPlain = attempt(plain);   // cannot get a pidfd
@@ -161,13 +155,7 @@ class EmfileTest {
         int highest = Collections.max(Procs.fds().keySet());
         prlimitSoft(highest + 24);
         try {
-            try {
-                while (fillers.size() < 10_000) {
-                    fillers.add(OwnedFd.open(Path.of("/dev/null")));
-                }
-            } catch (IOException e) {
-                openError = e;
-            }
+            openError = fillUntilRefused(fillers);
             pipeNoneFree = tryPipe();
             pipelineNoneFree = attemptPipeline(pipeline);
             // With a few slots free the first pipe and stage succeed and a later step fails: the
@@ -242,5 +230,17 @@ class EmfileTest {
         } catch (IOException e) {
             return e;
         }
+    }
+
+    /** Opens /dev/null into {@code fillers} until the descriptor limit refuses: that refusal. */
+    private static IOException fillUntilRefused(List<OwnedFd> fillers) {
+        try {
+            while (fillers.size() < 10_000) {
+                fillers.add(OwnedFd.open(Path.of("/dev/null")));
+            }
+        } catch (IOException e) {
+            return e;
+        }
+        return null;
     }
 }
