@@ -5,16 +5,11 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "common.h"
 #include "forkless.h"
 
 #ifdef __cplusplus
 extern "C" { /* the tests include this header too */
-#endif
-
-#if defined(__clang__) || defined(__GNUC__)
-#define FL_HIDDEN __attribute__((visibility("hidden")))
-#else
-#define FL_HIDDEN
 #endif
 
 /* The Linux process handle. pidfd < 0 means PID-only mode (no pidfd on this kernel or seccomp
